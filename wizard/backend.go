@@ -1,0 +1,64 @@
+package wizard
+
+import (
+	"context"
+
+	"ssowizard/sso/metadata"
+	"ssowizard/store/model"
+)
+
+// Backend is everything the wizard needs from the rest of the program. It is
+// declared here, implemented by package cli over the store and the SP, so
+// that the wizard never touches SQL or HTTP.
+type Backend interface {
+	// Org returns the organization; model.ErrNotFound on the first run.
+	Org(ctx context.Context) (model.Org, error)
+	// Setup creates the organization and first admin.
+	Setup(ctx context.Context, orgName, email, password string) (model.Admin, error)
+	// SignIn checks an admin's credentials (model.ErrBadCredentials,
+	// *model.ThrottleError).
+	SignIn(ctx context.Context, email, password string) (model.Admin, error)
+
+	Settings(ctx context.Context) (model.Settings, error)
+	SetSSO(ctx context.Context, audience string, on bool) error
+	// SetEnforced may return a *model.GuardError with the reason.
+	SetEnforced(ctx context.Context, audience string, on bool) error
+	SetWizardStep(ctx context.Context, step int) error
+
+	IdPs(ctx context.Context) ([]model.IdP, error)
+	// LoadMetadata reads metadata from a file path, an http(s) URL or pasted
+	// XML, and parses it. raw is the document; source describes where it
+	// came from.
+	LoadMetadata(ctx context.Context, src string) (doc *metadata.Document, raw []byte, source string, err error)
+	// DemoIdPMetadata returns the built-in demo IdP's metadata (starting its
+	// listener if needed).
+	DemoIdPMetadata(ctx context.Context) (raw []byte, err error)
+	AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error)
+	UpdateIdP(ctx context.Context, name string, idp model.IdP) (model.IdP, error)
+	// RemoveIdP may return a *model.GuardError.
+	RemoveIdP(ctx context.Context, name string) error
+	SetEmailSource(ctx context.Context, name, attribute string, fromNameID bool) error
+
+	// SP describes the service provider the admin must register at the IdP.
+	SP(ctx context.Context) (SPInfo, error)
+	// StartListener starts the SP listener (and the demo IdP when one is
+	// configured); calling it again is harmless.
+	StartListener(ctx context.Context) (SPInfo, error)
+	// AttemptsAfter returns login attempts newer than afterID, oldest first.
+	AttemptsAfter(ctx context.Context, afterID int64, limit int) ([]model.Attempt, error)
+	// LatestAttempts returns the newest login attempts, newest first.
+	LatestAttempts(ctx context.Context, limit int) ([]model.Attempt, error)
+	Accounts(ctx context.Context) ([]model.Account, error)
+}
+
+// SPInfo is what the admin gives the IdP, and the deep links to test with.
+type SPInfo struct {
+	BaseURL     string
+	EntityID    string
+	ACSURL      string
+	MetadataURL string
+	MenteeURL   string
+	MentorURL   string
+	MetadataXML []byte
+	Listening   bool
+}
