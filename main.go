@@ -1,16 +1,25 @@
+// Command ssowizard sets up SAML single sign-on for an organization on the
+// mentoring platform: a terminal wizard, scriptable subcommands, the SP
+// listener and a built-in demo IdP. See README.md.
 package main
 
 import (
-	_ "charm.land/bubbles/v2/textinput"
-	_ "charm.land/bubbletea/v2"
-	_ "charm.land/huh/v2"
-	_ "charm.land/lipgloss/v2"
-	_ "github.com/beevik/etree"
-	_ "github.com/russellhaering/gosaml2"
-	_ "github.com/russellhaering/goxmldsig"
-	_ "github.com/spf13/cobra"
-	_ "golang.org/x/crypto/bcrypt"
-	_ "modernc.org/sqlite"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"ssowizard/cli"
 )
 
-func main() {}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Env{
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Getenv: os.Getenv,
+	})
+	stop()
+	os.Exit(code)
+}

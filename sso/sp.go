@@ -4,15 +4,46 @@ package sso
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/beevik/etree"
+	saml2 "github.com/russellhaering/gosaml2"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"ssowizard/store/model"
 )
 
 // DefaultBaseURL is where the SP listens unless told otherwise.
 const DefaultBaseURL = "http://127.0.0.1:8942"
+
+// Limits of the listener.
+const (
+	// MaxACSBodyBytes caps the body of a POST to the ACS, checked before
+	// any parsing.
+	MaxACSBodyBytes = 512 << 10
+	// maxFormBytes caps the sign-up form.
+	maxFormBytes = 16 << 10
+	// DefaultSkew is the clock skew allowed on SAML time windows.
+	DefaultSkew = 2 * time.Minute
+	// MaxSkew bounds a configured skew.
+	MaxSkew = 10 * time.Minute
+	// DefaultRequestTTL is how long a pending AuthnRequest stays valid.
+	DefaultRequestTTL = 10 * time.Minute
+)
 
 // Store is what the SP needs from storage; *store.Store implements it.
 type Store interface {
@@ -44,35 +75,846 @@ type Config struct {
 }
 
 // SP is the SAML service provider.
-type SP struct{}
+type SP struct {
+	st      Store
+	cfg     Config
+	urls    SPURLs
+	key     *KeyPair
+	meta    []byte
+	csrfKey []byte
+	results *resultCache
+}
 
 // NewSP loads (or generates and stores on first use) the SP key pair and
 // returns the SP.
-func NewSP(ctx context.Context, st Store, cfg Config) (*SP, error) { panic("not implemented") }
+func NewSP(ctx context.Context, st Store, cfg Config) (*SP, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if o := origin(cfg.BaseURL); o == "" {
+		return nil, fmt.Errorf("base URL %q: expected http://host:port or https://host", cfg.BaseURL)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = model.SystemClock{}
+	}
+	if cfg.Skew <= 0 {
+		cfg.Skew = DefaultSkew
+	}
+	if cfg.Skew > MaxSkew {
+		cfg.Skew = MaxSkew
+	}
+	if cfg.RequestTTL <= 0 {
+		cfg.RequestTTL = DefaultRequestTTL
+	}
+	key, err := LoadOrCreateKeyPair(ctx, st, SPKeyName, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
+	sp := &SP{st: st, cfg: cfg, urls: URLsFor(cfg.BaseURL), key: key, csrfKey: make([]byte, 32), results: newResultCache()}
+	if _, err := rand.Read(sp.csrfKey); err != nil {
+		return nil, err
+	}
+	if sp.meta, err = sp.buildMetadata(); err != nil {
+		return nil, err
+	}
+	loadPages()
+	return sp, nil
+}
 
 // EntityID is the SP entity ID (<base URL>/saml/metadata).
-func (sp *SP) EntityID() string { panic("not implemented") }
+func (sp *SP) EntityID() string { return sp.urls.EntityID }
 
 // ACSURL is the assertion consumer service URL (<base URL>/saml/acs).
-func (sp *SP) ACSURL() string { panic("not implemented") }
+func (sp *SP) ACSURL() string { return sp.urls.ACS }
 
 // MetadataURL is where the SP metadata is served.
-func (sp *SP) MetadataURL() string { panic("not implemented") }
+func (sp *SP) MetadataURL() string { return sp.urls.Metadata }
+
+// BaseURL is the SP's base URL, without a trailing slash.
+func (sp *SP) BaseURL() string { return sp.urls.Base }
 
 // JoinURL is the sign-up deep link for a role (mentee or mentor).
-func (sp *SP) JoinURL(role string) string { panic("not implemented") }
+func (sp *SP) JoinURL(role string) string { return sp.urls.Join(role) }
+
+// LoginURL is the link that starts an SP-initiated sign-in with an IdP.
+func (sp *SP) LoginURL(idpName, role string) string {
+	return sp.urls.Base + "/saml/login?" + queryEscape("idp", idpName, "role", role)
+}
+
+// SigningCert is the SP's signing certificate (also in the metadata).
+func (sp *SP) SigningCert() *x509.Certificate { return sp.key.Cert }
 
 // MetadataXML is the SP metadata document.
-func (sp *SP) MetadataXML() []byte { panic("not implemented") }
+func (sp *SP) MetadataXML() []byte { return append([]byte(nil), sp.meta...) }
+
+func (sp *SP) now() time.Time { return sp.cfg.Clock.Now().UTC() }
+
+func (sp *SP) buildMetadata() ([]byte, error) {
+	ed := etree.NewElement("md:EntityDescriptor")
+	ed.CreateAttr("xmlns:md", "urn:oasis:names:tc:SAML:2.0:metadata")
+	ed.CreateAttr("xmlns:ds", nsDSig)
+	ed.CreateAttr("entityID", sp.urls.EntityID)
+	d := ed.CreateElement("md:SPSSODescriptor")
+	d.CreateAttr("AuthnRequestsSigned", "true")
+	d.CreateAttr("WantAssertionsSigned", "true")
+	d.CreateAttr("protocolSupportEnumeration", nsProtocol)
+	kd := d.CreateElement("md:KeyDescriptor")
+	kd.CreateAttr("use", "signing")
+	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(sp.key.CertBase64())
+	d.CreateElement("md:NameIDFormat").SetText(nameIDFormatUnspecified)
+	d.CreateElement("md:NameIDFormat").SetText(nameIDFormatEmail)
+	acs := d.CreateElement("md:AssertionConsumerService")
+	acs.CreateAttr("Binding", model.BindingHTTPPOST)
+	acs.CreateAttr("Location", sp.urls.ACS)
+	acs.CreateAttr("index", "0")
+	acs.CreateAttr("isDefault", "true")
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	doc.SetRoot(ed)
+	doc.Indent(2)
+	return doc.WriteToBytes()
+}
 
 // Handler serves every SP endpoint.
-func (sp *SP) Handler() http.Handler { panic("not implemented") }
+func (sp *SP) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writePlain(w, http.StatusOK, "text/plain; charset=utf-8", []byte("ok\n"))
+	})
+	mux.HandleFunc("GET /saml/metadata", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Disposition", `inline; filename="ssowizard-sp-metadata.xml"`)
+		writePlain(w, http.StatusOK, "application/samlmetadata+xml", sp.meta)
+	})
+	mux.HandleFunc("GET /saml/login", sp.handleLogin)
+	mux.HandleFunc("POST /saml/acs", sp.handleACS)
+	mux.HandleFunc("GET /join/{role}", sp.handleJoin)
+	mux.HandleFunc("POST /join/{role}", sp.handleSignUp)
+	mux.HandleFunc("GET /welcome", sp.handleWelcome)
+	mux.HandleFunc("GET /{$}", sp.handleIndex)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		sp.page(w, http.StatusNotFound, pageError, "Not found", errorPage{Heading: "This page does not exist",
+			Reason: "There is nothing at this address.", Back: sp.urls.Base + "/"})
+	})
+	return sp.recoverer(mux)
+}
+
+func (sp *SP) page(w http.ResponseWriter, status int, page, title string, p any, formAction ...string) {
+	render(w, status, page, pageData{Title: title, Brand: "ssowizard", Sub: sp.orgName(context.Background()), P: p}, formAction...)
+}
+
+func (sp *SP) orgName(ctx context.Context) string {
+	org, err := sp.st.Org(ctx)
+	if err != nil {
+		return ""
+	}
+	return org.Name
+}
+
+// recoverer is the last line: a panic becomes a 400 page and a recorded
+// attempt, never a dropped connection or a 500 for bad input.
+func (sp *SP) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			att, _ := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{
+				At: sp.now(), Outcome: model.OutcomeFailure, Check: CheckInternal, Via: sp.cfg.Via,
+				Reason:   "The listener hit an unexpected problem with a request to " + r.URL.Path + ".",
+				Received: fmt.Sprint(v),
+			})
+			sp.page(w, http.StatusBadRequest, pageError, "Sign-in failed", errorPage{Heading: "Something about this request could not be handled",
+				Reason: "The request was refused.", Ref: att.Ref, Back: sp.urls.Base + "/"})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (sp *SP) handleIndex(w http.ResponseWriter, r *http.Request) {
+	org := sp.orgName(r.Context())
+	if org == "" {
+		org = "Single sign-on"
+	}
+	sp.page(w, http.StatusOK, pageIndex, org, struct{ Org, MenteeURL, MentorURL, MetadataURL string }{
+		org, sp.JoinURL(model.RoleMentee), sp.JoinURL(model.RoleMentor), sp.MetadataURL()})
+}
+
+func validRole(role string) bool { return role == model.RoleMentee || role == model.RoleMentor }
+
+// ----- GET /saml/login: the AuthnRequest -----
+
+func (sp *SP) handleLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	role, idpName := q.Get("role"), q.Get("idp")
+	if !validRole(role) {
+		sp.page(w, http.StatusBadRequest, pageError, "Sign-in", errorPage{Heading: "This sign-in link is incomplete",
+			Reason: fmt.Sprintf("The link names no valid role (%q): it must be mentee or mentor.", role),
+			Fix:    "Use the sign-up link for mentees or for mentors.", Back: sp.JoinURL(model.RoleMentee)})
+		return
+	}
+	idp, err := sp.st.IdP(ctx, idpName)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && idpName == "") {
+		sp.page(w, http.StatusNotFound, pageError, "Sign-in", errorPage{Heading: "Unknown identity provider",
+			Reason: fmt.Sprintf("No identity provider called %q is configured here.", idpName),
+			Fix:    "Go back to the sign-up page and pick one of the identity providers listed there.", Back: sp.JoinURL(role)})
+		return
+	}
+	if err != nil {
+		sp.internalError(w, r, "reading the IdP", err)
+		return
+	}
+	ep, ok := pickEndpoint(idp.SSOEndpoints)
+	if !ok {
+		sp.page(w, http.StatusBadRequest, pageError, "Sign-in", errorPage{Heading: "This identity provider cannot be reached",
+			Reason: idp.Name + " has no usable HTTP-Redirect or HTTP-POST sign-in endpoint.",
+			Fix:    "An administrator must re-import the IdP's metadata.", Back: sp.JoinURL(role)})
+		return
+	}
+	now := sp.now()
+	gsp := &saml2.SAMLServiceProvider{
+		IdentityProviderSSOURL:         ep.Location,
+		IdentityProviderSSOBinding:     ep.Binding,
+		IdentityProviderIssuer:         idp.EntityID,
+		ServiceProviderIssuer:          sp.urls.EntityID,
+		AssertionConsumerServiceURL:    sp.urls.ACS,
+		AudienceURI:                    sp.urls.EntityID,
+		SignAuthnRequests:              idp.WantAuthnRequestsSigned,
+		SignAuthnRequestsAlgorithm:     dsig.RSASHA256SignatureMethod,
+		SignAuthnRequestsCanonicalizer: dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(""),
+		Clock:                          dsig.NewFakeClockAt(now),
+	}
+	ks := &saml2.KeyStore{Signer: sp.key.Key, Cert: sp.key.Cert.Raw}
+	if err := gsp.SetSPKeyStore(ks); err != nil {
+		sp.internalError(w, r, "setting the SP key", err)
+		return
+	}
+	if err := gsp.SetSPSigningKeyStore(ks); err != nil {
+		sp.internalError(w, r, "setting the SP key", err)
+		return
+	}
+	relay, err := randomToken(32)
+	if err != nil {
+		sp.internalError(w, r, "making a RelayState", err)
+		return
+	}
+	var doc *etree.Document
+	if ep.Binding == model.BindingHTTPRedirect {
+		// The Redirect binding signs the query string, not the document.
+		doc, err = gsp.BuildAuthRequestDocumentNoSig()
+	} else {
+		doc, err = gsp.BuildAuthRequestDocument()
+	}
+	if err != nil {
+		sp.internalError(w, r, "building the AuthnRequest", err)
+		return
+	}
+	reqID := doc.Root().SelectAttrValue("ID", "")
+	if err := sp.st.SaveRequest(ctx, model.PendingRequest{RelayState: relay, RequestID: reqID, IdPName: idp.Name, Role: role,
+		CreatedAt: now, ExpiresAt: now.Add(sp.cfg.RequestTTL)}); err != nil {
+		sp.internalError(w, r, "saving the pending request", err)
+		return
+	}
+	if ep.Binding == model.BindingHTTPRedirect {
+		u, err := gsp.BuildAuthURLRedirect(relay, doc)
+		if err != nil {
+			sp.internalError(w, r, "building the redirect", err)
+			return
+		}
+		setSecurityHeaders(w.Header(), "")
+		http.Redirect(w, r, u, http.StatusSeeOther)
+		return
+	}
+	body, err := doc.WriteToBytes()
+	if err != nil {
+		sp.internalError(w, r, "writing the AuthnRequest", err)
+		return
+	}
+	sp.page(w, http.StatusOK, pagePost, "Signing in", postPage{Heading: "Signing in with " + idp.Name,
+		Message: "Taking you to " + idp.Name + " to sign in…", Action: ep.Location,
+		Fields: []postField{{"SAMLRequest", base64.StdEncoding.EncodeToString(body)}, {"RelayState", relay}}}, ep.Location)
+}
+
+// pickEndpoint prefers HTTP-Redirect, then HTTP-POST; only http(s) URLs.
+func pickEndpoint(eps []model.Endpoint) (model.Endpoint, bool) {
+	for _, want := range []string{model.BindingHTTPRedirect, model.BindingHTTPPOST} {
+		for _, ep := range eps {
+			if ep.Binding == want && origin(ep.Location) != "" {
+				return ep, true
+			}
+		}
+	}
+	return model.Endpoint{}, false
+}
+
+// ----- POST /saml/acs: the response -----
+
+// acsFailure is a refused login on its way to the attempt log and the page.
+type acsFailure struct {
+	status int
+	ce     *CheckError
+	idp    string
+	role   string
+}
+
+func statusFor(check string) int {
+	switch check {
+	case CheckSize:
+		return http.StatusRequestEntityTooLarge
+	case CheckReplay, CheckConflict:
+		return http.StatusConflict
+	case CheckEncoding, CheckDoctype, CheckXML, CheckEmail, CheckIdP, CheckInternal, CheckUnexpectedErr:
+		return http.StatusBadRequest
+	default:
+		return http.StatusForbidden
+	}
+}
+
+func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	now := sp.now()
+	fail := func(f acsFailure) {
+		if f.status == 0 {
+			f.status = statusFor(f.ce.Check)
+		}
+		sp.refuse(w, r, now, f)
+	}
+
+	r.Body = http.MaxBytesReader(w, r.Body, MaxACSBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(acsFailure{ce: &CheckError{Check: CheckSize, Reason: "The sign-in response is larger than this SP accepts.",
+				Expected: fmt.Sprintf("at most %d bytes", MaxACSBodyBytes), Received: "more",
+				Fix: "Send fewer attributes (for example, filter group claims in the IdP)."}})
+			return
+		}
+		fail(acsFailure{ce: &CheckError{Check: CheckEncoding, Reason: "The sign-in form could not be read.", Received: err.Error()}})
+		return
+	}
+	samlResponse := r.PostForm.Get("SAMLResponse")
+	relay := r.PostForm.Get("RelayState")
+	if samlResponse == "" {
+		fail(acsFailure{ce: &CheckError{Check: CheckEncoding, Reason: "No SAML response was posted (the SAMLResponse field is missing).",
+			Expected: "a SAMLResponse form field", Received: "(none)",
+			Fix: "Configure the IdP to answer with the HTTP-POST binding to " + sp.urls.ACS + "."}})
+		return
+	}
+	var pending *model.PendingRequest
+	if relay != "" {
+		p, err := sp.st.TakeRequest(ctx, relay)
+		switch {
+		case err == nil:
+			pending = &p
+		case errors.Is(err, model.ErrNotFound):
+		default:
+			sp.internalError(w, r, "taking the pending request", err)
+			return
+		}
+	}
+	f := acsFailure{}
+	if pending != nil {
+		f.idp, f.role = pending.IdPName, pending.Role
+	}
+	raw, err := base64.StdEncoding.DecodeString(stripSpace(samlResponse))
+	if err != nil {
+		f.ce = &CheckError{Check: CheckEncoding, Reason: "The SAML response is not valid base64.", Received: truncate(samlResponse, 60),
+			Fix: "Configure the IdP to answer with the HTTP-POST binding (base64, not deflated)."}
+		fail(f)
+		return
+	}
+	if HasDoctype(raw) {
+		f.ce = &CheckError{Check: CheckDoctype, Reason: "The SAML response contains a DOCTYPE or entity declaration, which is refused for safety.",
+			Received: "<!DOCTYPE …>", Fix: "A genuine IdP never sends a DTD: check what is posting to the ACS URL."}
+		fail(f)
+		return
+	}
+
+	var idp model.IdP
+	requestID := ""
+	role := ""
+	if pending != nil {
+		idp, err = sp.st.IdP(ctx, pending.IdPName)
+		if errors.Is(err, model.ErrNotFound) {
+			f.ce = &CheckError{Check: CheckIdP, Reason: "The identity provider this sign-in started with has been removed.",
+				Expected: pending.IdPName, Fix: "Start again from the join link."}
+			fail(f)
+			return
+		} else if err != nil {
+			sp.internalError(w, r, "reading the IdP", err)
+			return
+		}
+		requestID, role = pending.RequestID, pending.Role
+	} else {
+		// No pending request: an IdP-initiated response (or an expired,
+		// used or forged RelayState). The unverified Issuer only picks the
+		// IdP whose rules then apply; Validate verifies it.
+		issuer := unverifiedIssuer(raw)
+		found := false
+		if issuer != "" {
+			if idp, found, err = sp.idpByEntityID(ctx, issuer); err != nil {
+				sp.internalError(w, r, "listing the IdPs", err)
+				return
+			}
+		}
+		if found {
+			f.idp = idp.Name
+		}
+		if !found || !idp.AllowUnsolicited {
+			reason := "This sign-in was not started here: the response carries no RelayState, and IdP-initiated sign-in is not allowed."
+			received := "(no RelayState)"
+			if relay != "" {
+				reason = "No sign-in is pending for this response's RelayState: it expired, was already used, or was never issued here."
+				received = truncate(relay, 60)
+			}
+			f.ce = &CheckError{Check: CheckRelayState, Reason: reason, Expected: "the RelayState of a sign-in started in the last " +
+				sp.cfg.RequestTTL.String(), Received: received,
+				Fix: "Start the sign-in from the join link (" + sp.JoinURL(model.RoleMentee) + ") and finish it within " + sp.cfg.RequestTTL.String() + "."}
+			if found {
+				f.ce.Fix += " To accept sign-ins started from " + idp.Name + "'s portal, allow IdP-initiated sign-in for it."
+			}
+			fail(f)
+			return
+		}
+		// IdP-initiated: a RelayState of "mentor" or "mentee" (set as the
+		// default RelayState in the IdP) picks the role; mentee otherwise.
+		role = model.RoleMentee
+		if validRole(relay) {
+			role = relay
+		}
+		f.role = role
+	}
+
+	a, ce := Validate(ValidateInput{Response: raw, IdP: idp, SPEntityID: sp.urls.EntityID, ACSURL: sp.urls.ACS,
+		RequestID: requestID, Now: now, Skew: sp.cfg.Skew, DecryptKey: sp.key})
+	if ce != nil {
+		f.ce = ce
+		fail(f)
+		return
+	}
+	acct, att, err := sp.st.CompleteLogin(ctx, model.Login{IdPName: idp.Name, Role: role, Email: a.Email, NameID: a.NameID,
+		AssertionID: a.ID, AssertionExpires: a.NotOnOrAfter, Attributes: a.Attributes, At: now, Via: sp.cfg.Via})
+	var conflict *model.ConflictError
+	switch {
+	case err == nil:
+	case errors.Is(err, model.ErrReplay):
+		f.ce = &CheckError{Check: CheckReplay, Reason: "This sign-in response was already used: a response is good for one sign-in only.",
+			Expected: "a new assertion", Received: "assertion " + a.ID, Fix: "Start the sign-in again from the join link.",
+			NameID: a.NameID, Attributes: a.Attributes}
+		fail(f)
+		return
+	case errors.As(err, &conflict):
+		f.ce = &CheckError{Check: CheckConflict, Reason: fmt.Sprintf("%s already has an account linked to another identity provider (%s).", conflict.Email, conflict.BoundIdP),
+			Expected: "an account linked to " + idp.Name + " or not linked yet", Received: "linked to " + conflict.BoundIdP,
+			Fix: "Sign in with " + conflict.BoundIdP + ", or have an administrator move the account.", NameID: a.NameID, Attributes: a.Attributes}
+		fail(f)
+		return
+	case errors.Is(err, model.ErrNotFound):
+		f.ce = &CheckError{Check: CheckIdP, Reason: "The identity provider was removed while signing in.", Fix: "Start again from the join link."}
+		fail(f)
+		return
+	default:
+		sp.internalError(w, r, "saving the login", err)
+		return
+	}
+	sp.results.put(now, att.Ref, welcomePage{Email: acct.Email, Role: acct.Role, IdP: idp.Name, NameID: a.NameID,
+		Created: att.AccountCreated, Ref: att.Ref, Attributes: sortedAttrs(a.Attributes)})
+	setSecurityHeaders(w.Header(), "")
+	http.Redirect(w, r, sp.urls.Base+"/welcome?"+queryEscape("ref", att.Ref), http.StatusSeeOther)
+}
+
+// refuse records a failed attempt and answers with a 4xx page that names
+// the reference, what went wrong and what to change, but no internals.
+func (sp *SP) refuse(w http.ResponseWriter, r *http.Request, now time.Time, f acsFailure) {
+	ce := f.ce
+	att, err := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{
+		At: now, IdPName: f.idp, Role: f.role, Outcome: model.OutcomeFailure, Check: ce.Check, Reason: ce.Reason,
+		Expected: ce.Expected, Received: ce.Received, Fix: ce.Fix, NameID: ce.NameID, Attributes: ce.Attributes, Via: sp.cfg.Via,
+	})
+	ref := att.Ref
+	if err != nil {
+		ref = ""
+	}
+	back := sp.JoinURL(model.RoleMentee)
+	if validRole(f.role) {
+		back = sp.JoinURL(f.role)
+	}
+	sp.page(w, f.status, pageError, "Sign-in failed", errorPage{Heading: "Sign-in failed", Reason: ce.Reason, Fix: ce.Fix, Ref: ref, Back: back})
+}
+
+// internalError is a failure of this side (the database), not of the
+// input: the only 5xx the listener sends.
+func (sp *SP) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	att, rerr := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{At: sp.now(), Outcome: model.OutcomeFailure,
+		Check: CheckInternal, Reason: "The listener failed while " + what + ".", Received: err.Error(), Via: sp.cfg.Via})
+	ref := att.Ref
+	if rerr != nil {
+		ref = ""
+	}
+	sp.page(w, http.StatusInternalServerError, pageError, "Error", errorPage{Heading: "Something went wrong on our side",
+		Reason: "Please try again in a moment.", Ref: ref, Back: sp.urls.Base + "/"})
+}
+
+func (sp *SP) idpByEntityID(ctx context.Context, entityID string) (model.IdP, bool, error) {
+	idps, err := sp.st.IdPs(ctx)
+	if err != nil {
+		return model.IdP{}, false, err
+	}
+	for _, idp := range idps {
+		if idp.EntityID == entityID {
+			return idp, true, nil
+		}
+	}
+	return model.IdP{}, false, nil
+}
+
+// unverifiedIssuer reads the Response's (or else the assertion's) Issuer
+// without verifying anything: it only chooses which IdP's rules apply.
+func unverifiedIssuer(raw []byte) string {
+	var r struct {
+		Issuer    string `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
+		Assertion struct {
+			Issuer string `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
+		} `xml:"urn:oasis:names:tc:SAML:2.0:assertion Assertion"`
+	}
+	if err := xml.Unmarshal(raw, &r); err != nil {
+		return ""
+	}
+	return strings.TrimSpace(firstNonEmpty(r.Issuer, r.Assertion.Issuer))
+}
+
+// ----- /welcome -----
+
+type attrView struct {
+	Name   string
+	Values []string
+}
+
+func sortedAttrs(m map[string][]string) []attrView {
+	out := make([]attrView, 0, len(m))
+	for k, v := range m {
+		out = append(out, attrView{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+type welcomePage struct {
+	Org, Email, Role, IdP, NameID, Ref string
+	Created                            bool
+	Attributes                         []attrView
+}
+
+// resultCache keeps recent sign-in results for the welcome page, for an
+// hour and at most a few hundred: they are only shown once after the
+// redirect (and on reload).
+type resultCache struct {
+	mu sync.Mutex
+	m  map[string]resultEntry
+}
+
+type resultEntry struct {
+	at time.Time
+	p  welcomePage
+}
+
+const (
+	resultTTL = time.Hour
+	resultMax = 512
+)
+
+func newResultCache() *resultCache { return &resultCache{m: map[string]resultEntry{}} }
+
+func (c *resultCache) put(now time.Time, ref string, p welcomePage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if now.Sub(e.at) > resultTTL {
+			delete(c.m, k)
+		}
+	}
+	for len(c.m) >= resultMax {
+		oldest := ""
+		for k, e := range c.m {
+			if oldest == "" || e.at.Before(c.m[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(c.m, oldest)
+	}
+	c.m[ref] = resultEntry{at: now, p: p}
+}
+
+func (c *resultCache) get(now time.Time, ref string) (welcomePage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[ref]
+	if !ok || now.Sub(e.at) > resultTTL {
+		return welcomePage{}, false
+	}
+	return e.p, true
+}
+
+func (sp *SP) handleWelcome(w http.ResponseWriter, r *http.Request) {
+	p, ok := sp.results.get(sp.now(), r.URL.Query().Get("ref"))
+	if !ok {
+		sp.page(w, http.StatusNotFound, pageError, "Welcome", errorPage{Heading: "This sign-in result is no longer shown",
+			Reason: "Results are shown for an hour after signing in.", Back: sp.JoinURL(model.RoleMentee)})
+		return
+	}
+	p.Org = sp.orgName(r.Context())
+	sp.page(w, http.StatusOK, pageWelcome, "Welcome", p)
+}
+
+// ----- /join/{role}: the sign-up deep links -----
+
+type joinIdP struct{ Name, URL string }
+
+type joinPage struct {
+	Org, Role, Action, CSRF, Email, Error string
+	IdPs                                  []joinIdP
+	NoIdP, ShowPassword, Enforced         bool
+}
+
+const csrfCookie = "ssowizard_csrf"
+
+func (sp *SP) joinData(ctx context.Context, role string) (joinPage, model.Settings, error) {
+	p := joinPage{Role: role, Action: sp.JoinURL(role)}
+	org, err := sp.st.Org(ctx)
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		return p, model.Settings{}, err
+	}
+	p.Org = org.Name
+	if p.Org == "" {
+		p.Org = "this organization"
+	}
+	settings, err := sp.st.Settings(ctx)
+	if err != nil {
+		return p, settings, err
+	}
+	idps, err := sp.st.IdPs(ctx)
+	if err != nil {
+		return p, settings, err
+	}
+	for _, idp := range idps {
+		p.IdPs = append(p.IdPs, joinIdP{Name: idp.Name, URL: sp.LoginURL(idp.Name, role)})
+	}
+	p.NoIdP = len(idps) == 0
+	p.Enforced = settings.EnforceParticipants
+	p.ShowPassword = !settings.EnforceParticipants
+	return p, settings, nil
+}
+
+func (sp *SP) handleJoin(w http.ResponseWriter, r *http.Request) {
+	role := r.PathValue("role")
+	if !validRole(role) {
+		sp.page(w, http.StatusNotFound, pageError, "Join", errorPage{Heading: "Unknown sign-up link",
+			Reason: fmt.Sprintf("There is no sign-up for %q: the links are for mentees and mentors.", role), Back: sp.JoinURL(model.RoleMentee)})
+		return
+	}
+	p, settings, err := sp.joinData(r.Context(), role)
+	if err != nil {
+		sp.internalError(w, r, "reading the configuration", err)
+		return
+	}
+	if settings.EnforceParticipants && len(p.IdPs) == 1 {
+		setSecurityHeaders(w.Header(), "")
+		http.Redirect(w, r, p.IdPs[0].URL, http.StatusSeeOther)
+		return
+	}
+	if p.ShowPassword {
+		p.CSRF = sp.csrfToken(w, r)
+	}
+	sp.page(w, http.StatusOK, pageJoin, "Join as a "+role, p)
+}
+
+// csrfToken binds the sign-up form to a browser: a random cookie, and in
+// the form an HMAC of it under a per-process key. A page elsewhere can
+// neither read the cookie nor compute the HMAC.
+func (sp *SP) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	val := ""
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		val = c.Value
+	} else {
+		val, _ = randomToken(32)
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: val, Path: "/join/", HttpOnly: true,
+			SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(sp.urls.Base, "https://")})
+	}
+	return sp.csrfMAC(val)
+}
+
+func (sp *SP) csrfMAC(cookie string) string {
+	m := hmac.New(sha256.New, sp.csrfKey)
+	m.Write([]byte("join-signup\x00" + cookie))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (sp *SP) csrfOK(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || c.Value == "" {
+		return false
+	}
+	return hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(sp.csrfMAC(c.Value)))
+}
+
+func (sp *SP) handleSignUp(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	role := r.PathValue("role")
+	if !validRole(role) {
+		sp.page(w, http.StatusNotFound, pageError, "Join", errorPage{Heading: "Unknown sign-up link",
+			Reason: "The sign-up links are for mentees and mentors.", Back: sp.JoinURL(model.RoleMentee)})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		status := http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		sp.page(w, status, pageError, "Join", errorPage{Heading: "The form could not be read", Reason: "Please fill it in again.", Back: sp.JoinURL(role)})
+		return
+	}
+	if !sp.csrfOK(r) {
+		sp.page(w, http.StatusForbidden, pageError, "Join", errorPage{Heading: "This form has expired",
+			Reason: "The sign-up form must be sent from the page this listener served (it may have restarted since).",
+			Fix:    "Reload the sign-up page and try again.", Back: sp.JoinURL(role)})
+		return
+	}
+	p, _, err := sp.joinData(ctx, role)
+	if err != nil {
+		sp.internalError(w, r, "reading the configuration", err)
+		return
+	}
+	p.CSRF = sp.csrfToken(w, r)
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	pw, pw2 := r.PostForm.Get("password"), r.PostForm.Get("password2")
+	p.Email = email
+	again := func(status int, msg string) {
+		p.Error = msg
+		sp.page(w, status, pageJoin, "Join as a "+role, p)
+	}
+	switch {
+	case !plausibleEmail(email):
+		again(http.StatusBadRequest, "Enter a valid email address, such as ada@example.org.")
+		return
+	case len([]rune(pw)) < 8:
+		again(http.StatusBadRequest, "Use a password of at least 8 characters.")
+		return
+	case len(pw) > 72:
+		again(http.StatusBadRequest, "Use a password of at most 72 bytes.")
+		return
+	case pw != pw2:
+		again(http.StatusBadRequest, "The two passwords differ: type the same password twice.")
+		return
+	}
+	acct, err := sp.st.CreatePasswordAccount(ctx, email, role, pw)
+	var guard *model.GuardError
+	switch {
+	case err == nil:
+	case errors.As(err, &guard):
+		sp.page(w, http.StatusForbidden, pageError, "Join", errorPage{Heading: "Sign-up with a password is off",
+			Reason: guard.Reason, Back: sp.JoinURL(role)})
+		return
+	case errors.Is(err, model.ErrExists):
+		again(http.StatusConflict, "An account with this email exists already: sign in instead, or use your organization account above.")
+		return
+	case strings.HasPrefix(err.Error(), "store:") || strings.Contains(err.Error(), "SQL"):
+		sp.internalError(w, r, "creating the account", err)
+		return
+	default:
+		// The store's input checks explain themselves in words.
+		again(http.StatusBadRequest, err.Error())
+		return
+	}
+	ref, _ := randomToken(9)
+	sp.results.put(sp.now(), ref, welcomePage{Email: acct.Email, Role: acct.Role, Created: true})
+	setSecurityHeaders(w.Header(), "")
+	http.Redirect(w, r, sp.urls.Base+"/welcome?"+queryEscape("ref", ref), http.StatusSeeOther)
+}
+
+// ----- the server -----
 
 // Server is a running HTTP listener with safe timeouts.
-type Server struct{}
+type Server struct {
+	srv  *http.Server
+	done chan struct{}
+	err  error
+}
 
 // Serve serves h on ln until Close.
-func Serve(ln net.Listener, h http.Handler) *Server { panic("not implemented") }
+func Serve(ln net.Listener, h http.Handler) *Server {
+	s := &Server{srv: newHTTPServer(h), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.err = err
+		}
+	}()
+	return s
+}
 
-// Close stops the server.
-func (s *Server) Close() error { panic("not implemented") }
+// newHTTPServer bounds every wait and the header size: a slow or hostile
+// client cannot hold the listener.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// Close stops the server and waits for its loop to end.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	if err == nil {
+		err = s.err
+	}
+	return err
+}
+
+// Shutdown stops the server gracefully, waiting for requests in flight
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	<-s.done
+	return err
+}
+
+// ----- helpers -----
+
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func queryEscape(kv ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[i]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv[i+1]))
+	}
+	return b.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -6,150 +6,233 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"ssowizard/store/model"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // Store is the SQLite-backed store. It is safe for concurrent use, and the
 // wizard and `serve` may use one database file at the same time.
 type Store struct {
 	clock model.Clock
+	db    *sql.DB
+	path  string
 }
 
 // Open opens (creating it with mode 0600 if needed) the database at path,
 // applies pending migrations, and returns the store. The parent directory is
 // created with mode 0700.
 func Open(ctx context.Context, path string, clock model.Clock) (*Store, error) {
-	panic("not implemented")
+	if strings.TrimSpace(path) == "" {
+		return nil, errors.New("store: no database path given")
+	}
+	if clock == nil {
+		clock = model.SystemClock{}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: database path %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("store: creating the database directory: %w", err)
+	}
+	// Create the file ourselves so that SQLite never creates it with the
+	// umask's looser mode: it holds password hashes and private keys.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: opening the database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("store: opening the database file: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s: %w", abs, err)
+	}
+	s := &Store{clock: clock, db: db, path: abs}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: opening %s: %w", abs, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := restrictFiles(abs); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn builds the driver's URI: busy timeout first so that the other pragmas
+// wait for a concurrent writer instead of failing; WAL so that readers never
+// block the writer; immediate transactions so that a read-then-write
+// transaction takes the write lock up front (waiting under the busy timeout)
+// rather than failing with SQLITE_BUSY when it upgrades.
+func dsn(path string) string {
+	// The path is part of an SQLite URI: escape what URIs give meaning to.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
+	return "file:" + p +
+		"?_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_txlock=immediate"
+}
+
+// restrictFiles makes the database and its WAL companions private.
+func restrictFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: making %s private: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { panic("not implemented") }
+func (s *Store) Close() error { return s.db.Close() }
 
 // Clock returns the store's clock.
 func (s *Store) Clock() model.Clock { return s.clock }
 
-// Org returns the organization; model.ErrNotFound before Setup.
-func (s *Store) Org(ctx context.Context) (model.Org, error) { panic("not implemented") }
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
 
-// Setup creates the organization and its first admin in one transaction.
-// model.ErrExists when an organization exists already.
-func (s *Store) Setup(ctx context.Context, orgName, adminEmail, password string) (model.Org, model.Admin, error) {
-	panic("not implemented")
+// now is the store's notion of the current time, in UTC.
+func (s *Store) now() time.Time { return s.clock.Now().UTC() }
+
+// tx runs fn in one (immediate) transaction: committed when fn returns nil,
+// rolled back otherwise, so a failed change leaves nothing half-written.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
 }
 
-// SignIn checks an admin's email and password. Wrong credentials give
-// model.ErrBadCredentials; repeated failures for one email give a
-// *model.ThrottleError with a growing wait.
-func (s *Store) SignIn(ctx context.Context, email, password string) (model.Admin, error) {
-	panic("not implemented")
+// timeFormat is RFC 3339 with a fixed-width fraction, so that stored times
+// compare correctly as strings.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// nullTime stores the zero time as NULL ("never").
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return fmtTime(t)
 }
 
-// Admins lists the admins by email.
-func (s *Store) Admins(ctx context.Context) ([]model.Admin, error) { panic("not implemented") }
-
-// Settings returns the SSO switches and the wizard position.
-func (s *Store) Settings(ctx context.Context) (model.Settings, error) { panic("not implemented") }
-
-// SetSSO turns SSO on or off for an audience (model.AudienceParticipants or
-// model.AudienceAdmins). Turning participant SSO off while it is enforced is
-// refused with a *model.GuardError.
-func (s *Store) SetSSO(ctx context.Context, audience string, on bool) error {
-	panic("not implemented")
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: bad stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
 }
 
-// SetEnforced turns enforcement on or off for participants. Turning it on is
-// refused with a *model.GuardError unless participant SSO is enabled and at
-// least one IdP has passed a test.
-func (s *Store) SetEnforced(ctx context.Context, audience string, on bool) error {
-	panic("not implemented")
+func parseNullTime(ns sql.NullString) (time.Time, error) {
+	if !ns.Valid || ns.String == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(ns.String)
 }
 
-// SetWizardStep records the wizard step the admin is on (1..6).
-func (s *Store) SetWizardStep(ctx context.Context, step int) error { panic("not implemented") }
+// refAlphabet is Crockford's base32: no I, L, O or U to misread.
+const refAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// IdPs lists the organization's IdPs ordered by name.
-func (s *Store) IdPs(ctx context.Context) ([]model.IdP, error) { panic("not implemented") }
-
-// IdP returns one IdP by name; model.ErrNotFound when there is none.
-func (s *Store) IdP(ctx context.Context, name string) (model.IdP, error) { panic("not implemented") }
-
-// AddIdP saves a new IdP. model.ErrExists (wrapped, with the clash named)
-// when the name or the entityID is already used.
-func (s *Store) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
-	panic("not implemented")
+// newRef returns a short random reference such as "A7K2-9QXM" that a user
+// can read out to an admin (40 random bits).
+func newRef() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	out := make([]byte, 0, 9)
+	for i, c := range b {
+		if i == 4 {
+			out = append(out, '-')
+		}
+		out = append(out, refAlphabet[c&31])
+	}
+	return string(out)
 }
 
-// UpdateIdP replaces the IdP called name with idp (which may rename it).
-// A changed entityID or certificate set clears its last successful test.
-func (s *Store) UpdateIdP(ctx context.Context, name string, idp model.IdP) (model.IdP, error) {
-	panic("not implemented")
+// lowerEmail is the form emails are compared in.
+func lowerEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// checkEmail reports, in words, why s does not look like an email address.
+func checkEmail(s string) error {
+	if s == "" {
+		return errors.New("email is empty: enter an address such as ada@example.org")
+	}
+	if len(s) > 254 {
+		return errors.New("email is too long: at most 254 characters")
+	}
+	if strings.ContainsAny(s, " \t\r\n<>\",;") {
+		return fmt.Errorf("%q is not an email address: it contains spaces or punctuation that addresses can't", s)
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
+		return fmt.Errorf("%q is not an email address: expected name@domain, e.g. ada@example.org", s)
+	}
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return fmt.Errorf("%q is not an email address: the part after @ must be a domain such as example.org", s)
+	}
+	return nil
 }
 
-// RemoveIdP deletes an IdP. Refused with a *model.GuardError when
-// enforcement is on and no other tested IdP would remain.
-func (s *Store) RemoveIdP(ctx context.Context, name string) error { panic("not implemented") }
+// minPasswordLen is the shortest password accepted; bcrypt reads at most
+// 72 bytes, so longer ones are refused rather than silently truncated.
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 72
+)
 
-// SetEmailSource sets where an IdP's email comes from: an attribute, or the
-// NameID when fromNameID is set.
-func (s *Store) SetEmailSource(ctx context.Context, name, attribute string, fromNameID bool) error {
-	panic("not implemented")
+func checkPassword(pw string) error {
+	if len([]rune(pw)) < minPasswordLen {
+		return fmt.Errorf("password is too short: use at least %d characters", minPasswordLen)
+	}
+	if len(pw) > maxPasswordLen {
+		return fmt.Errorf("password is too long: at most %d bytes", maxPasswordLen)
+	}
+	return nil
 }
 
-// SaveRequest stores a pending AuthnRequest.
-func (s *Store) SaveRequest(ctx context.Context, p model.PendingRequest) error {
-	panic("not implemented")
+func checkRole(role string) error {
+	if role != model.RoleMentee && role != model.RoleMentor {
+		return fmt.Errorf("unknown role %q: use %q or %q", role, model.RoleMentee, model.RoleMentor)
+	}
+	return nil
 }
 
-// TakeRequest returns and deletes the pending request bound to relayState.
-// model.ErrNotFound when there is none or it has expired.
-func (s *Store) TakeRequest(ctx context.Context, relayState string) (model.PendingRequest, error) {
-	panic("not implemented")
+// queryer is what both *sql.DB and *sql.Tx offer, so that read helpers work
+// inside and outside a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
-
-// CompleteLogin commits a validated login in one transaction: refuses a seen
-// assertion ID (model.ErrReplay), finds, links or creates the account
-// (*model.ConflictError when the email is bound to another IdP), records the
-// success attempt and the IdP's last successful test.
-func (s *Store) CompleteLogin(ctx context.Context, l model.Login) (model.Account, model.Attempt, error) {
-	panic("not implemented")
-}
-
-// RecordAttempt records a login attempt (usually a failure) and returns it
-// with its ID.
-func (s *Store) RecordAttempt(ctx context.Context, a model.Attempt) (model.Attempt, error) {
-	panic("not implemented")
-}
-
-// AttemptsAfter returns up to limit attempts with an ID greater than afterID,
-// oldest first (the wizard polls it for its live view).
-func (s *Store) AttemptsAfter(ctx context.Context, afterID int64, limit int) ([]model.Attempt, error) {
-	panic("not implemented")
-}
-
-// LatestAttempts returns the newest limit attempts, newest first.
-func (s *Store) LatestAttempts(ctx context.Context, limit int) ([]model.Attempt, error) {
-	panic("not implemented")
-}
-
-// Accounts lists the participant accounts, oldest first.
-func (s *Store) Accounts(ctx context.Context) ([]model.Account, error) { panic("not implemented") }
-
-// CreatePasswordAccount signs up a participant with email and password
-// (refused with a *model.GuardError while SSO is enforced for participants).
-func (s *Store) CreatePasswordAccount(ctx context.Context, email, role, password string) (model.Account, error) {
-	panic("not implemented")
-}
-
-// Secret returns a stored secret (key pair) by name; model.ErrNotFound when
-// absent.
-func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) { panic("not implemented") }
-
-// PutSecretIfAbsent stores val under name unless a value exists, and returns
-// the value stored afterwards (so that two processes agree on one key).
-func (s *Store) PutSecretIfAbsent(ctx context.Context, name string, val []byte) ([]byte, error) {
-	panic("not implemented")
-}
-
-var _ = time.Second

@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+
+	"ssowizard/sso"
+	"ssowizard/sso/metadata"
+	"ssowizard/store"
+	"ssowizard/store/model"
+	"ssowizard/wizard"
+)
+
+// BackendOptions configures the wizard's backend.
+type BackendOptions struct {
+	// Addr is the SP listener address (default 127.0.0.1:8942; port 0 picks
+	// a free port, for tests).
+	Addr string
+	// BaseURL overrides the SP base URL (default http://<Addr>).
+	BaseURL string
+	// DemoAddr is the demo IdP's address (default 127.0.0.1:8943; port 0
+	// picks a free port).
+	DemoAddr string
+	Clock    model.Clock
+}
+
+// Backend implements wizard.Backend over the store and the SP. The SP
+// listener port is bound on first need (so that port 0 resolves before the
+// SP's URLs are shown) and served from the test step on.
+type Backend struct {
+	st   *store.Store
+	opts BackendOptions
+
+	mu      sync.Mutex
+	ln      net.Listener
+	baseURL string
+	sp      *sso.SP
+	srv     *sso.Server
+	demo    *runningDemo
+}
+
+var _ wizard.Backend = (*Backend)(nil)
+
+// NewBackend returns the wizard's backend. Close it to stop its listeners.
+func NewBackend(ctx context.Context, st *store.Store, opts BackendOptions) (*Backend, error) {
+	if opts.Addr == "" {
+		opts.Addr = defaultSPAddr
+	}
+	if opts.DemoAddr == "" {
+		opts.DemoAddr = defaultDemoAddr
+	}
+	if opts.Clock == nil {
+		opts.Clock = model.SystemClock{}
+	}
+	return &Backend{st: st, opts: opts}, nil
+}
+
+// Close stops the listeners the backend started.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs []error
+	if b.srv != nil {
+		errs = append(errs, b.srv.Close())
+		b.srv = nil
+	} else if b.ln != nil {
+		errs = append(errs, b.ln.Close())
+	}
+	b.ln = nil
+	if b.demo != nil {
+		errs = append(errs, b.demo.Close())
+		b.demo = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Org implements wizard.Backend.
+func (b *Backend) Org(ctx context.Context) (model.Org, error) { return b.st.Org(ctx) }
+
+// Setup implements wizard.Backend.
+func (b *Backend) Setup(ctx context.Context, orgName, email, password string) (model.Admin, error) {
+	_, admin, err := b.st.Setup(ctx, orgName, email, password)
+	return admin, err
+}
+
+// SignIn implements wizard.Backend.
+func (b *Backend) SignIn(ctx context.Context, email, password string) (model.Admin, error) {
+	return b.st.SignIn(ctx, email, password)
+}
+
+// Settings implements wizard.Backend.
+func (b *Backend) Settings(ctx context.Context) (model.Settings, error) { return b.st.Settings(ctx) }
+
+// SetSSO implements wizard.Backend.
+func (b *Backend) SetSSO(ctx context.Context, audience string, on bool) error {
+	return b.st.SetSSO(ctx, audience, on)
+}
+
+// SetEnforced implements wizard.Backend.
+func (b *Backend) SetEnforced(ctx context.Context, audience string, on bool) error {
+	return b.st.SetEnforced(ctx, audience, on)
+}
+
+// SetWizardStep implements wizard.Backend.
+func (b *Backend) SetWizardStep(ctx context.Context, step int) error {
+	return b.st.SetWizardStep(ctx, step)
+}
+
+// IdPs implements wizard.Backend.
+func (b *Backend) IdPs(ctx context.Context) ([]model.IdP, error) { return b.st.IdPs(ctx) }
+
+// LoadMetadata implements wizard.Backend.
+func (b *Backend) LoadMetadata(ctx context.Context, src string) (*metadata.Document, []byte, string, error) {
+	raw, source, err := sso.ReadMetadataSource(ctx, src)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	doc, err := metadata.Parse(raw)
+	if err != nil {
+		return nil, nil, source, err
+	}
+	return doc, raw, source, nil
+}
+
+// DemoIdPMetadata implements wizard.Backend: it starts the demo IdP (once)
+// and returns its metadata.
+func (b *Backend) DemoIdPMetadata(ctx context.Context) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.startDemoLocked(ctx, b.opts.DemoAddr); err != nil {
+		return nil, err
+	}
+	return b.demo.idp.MetadataXML(), nil
+}
+
+func (b *Backend) startDemoLocked(ctx context.Context, addr string) error {
+	if b.demo != nil {
+		return nil
+	}
+	d, err := startDemo(ctx, b.st, addr, b.opts.Clock)
+	if err != nil {
+		return err
+	}
+	b.demo = d
+	return nil
+}
+
+// AddIdP implements wizard.Backend.
+func (b *Backend) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
+	return b.st.AddIdP(ctx, idp)
+}
+
+// UpdateIdP implements wizard.Backend.
+func (b *Backend) UpdateIdP(ctx context.Context, name string, idp model.IdP) (model.IdP, error) {
+	return b.st.UpdateIdP(ctx, name, idp)
+}
+
+// RemoveIdP implements wizard.Backend.
+func (b *Backend) RemoveIdP(ctx context.Context, name string) error { return b.st.RemoveIdP(ctx, name) }
+
+// SetEmailSource implements wizard.Backend.
+func (b *Backend) SetEmailSource(ctx context.Context, name, attribute string, fromNameID bool) error {
+	return b.st.SetEmailSource(ctx, name, attribute, fromNameID)
+}
+
+// SP implements wizard.Backend.
+func (b *Backend) SP(ctx context.Context) (wizard.SPInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.ensureSPLocked(ctx); err != nil {
+		return wizard.SPInfo{}, err
+	}
+	return b.infoLocked(), nil
+}
+
+// ensureSPLocked binds the listener port when the base URL depends on it,
+// and creates the SP (its key pair is made on first use).
+func (b *Backend) ensureSPLocked(ctx context.Context) error {
+	if b.sp != nil {
+		return nil
+	}
+	base := b.opts.BaseURL
+	if base == "" {
+		if _, port, err := net.SplitHostPort(b.opts.Addr); err == nil && port == "0" {
+			if err := b.bindLocked(); err != nil {
+				return err
+			}
+			base = "http://" + b.ln.Addr().String()
+		} else {
+			base = "http://" + b.opts.Addr
+		}
+	}
+	sp, err := sso.NewSP(ctx, b.st, sso.Config{BaseURL: base, Clock: b.opts.Clock, Via: "wizard"})
+	if err != nil {
+		return err
+	}
+	b.sp, b.baseURL = sp, base
+	return nil
+}
+
+func (b *Backend) bindLocked() error {
+	if b.ln != nil {
+		return nil
+	}
+	ln, err := listen(b.opts.Addr)
+	if err != nil {
+		return err
+	}
+	b.ln = ln
+	return nil
+}
+
+func (b *Backend) infoLocked() wizard.SPInfo {
+	return wizard.SPInfo{
+		BaseURL:     b.baseURL,
+		EntityID:    b.sp.EntityID(),
+		ACSURL:      b.sp.ACSURL(),
+		MetadataURL: b.sp.MetadataURL(),
+		MenteeURL:   b.sp.JoinURL(model.RoleMentee),
+		MentorURL:   b.sp.JoinURL(model.RoleMentor),
+		MetadataXML: b.sp.MetadataXML(),
+		Listening:   b.srv != nil,
+	}
+}
+
+// StartListener implements wizard.Backend: it serves the SP and, when the
+// organization uses the demo IdP, the demo IdP too.
+func (b *Backend) StartListener(ctx context.Context) (wizard.SPInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.ensureSPLocked(ctx); err != nil {
+		return wizard.SPInfo{}, err
+	}
+	if b.srv == nil {
+		if err := b.bindLocked(); err != nil {
+			return wizard.SPInfo{}, err
+		}
+		b.srv = sso.Serve(b.ln, b.sp.Handler())
+	}
+	if b.demo == nil {
+		idps, err := b.st.IdPs(ctx)
+		if err != nil {
+			return wizard.SPInfo{}, err
+		}
+		for _, i := range idps {
+			if i.Product == "demo" {
+				addr := b.opts.DemoAddr
+				if h := demoHostFromIdP(i); h != "" {
+					addr = h
+				}
+				if err := b.startDemoLocked(ctx, addr); err != nil {
+					return b.infoLocked(), err
+				}
+				break
+			}
+		}
+	}
+	return b.infoLocked(), nil
+}
+
+// AttemptsAfter implements wizard.Backend.
+func (b *Backend) AttemptsAfter(ctx context.Context, afterID int64, limit int) ([]model.Attempt, error) {
+	return b.st.AttemptsAfter(ctx, afterID, limit)
+}
+
+// LatestAttempts implements wizard.Backend.
+func (b *Backend) LatestAttempts(ctx context.Context, limit int) ([]model.Attempt, error) {
+	return b.st.LatestAttempts(ctx, limit)
+}
+
+// Accounts implements wizard.Backend.
+func (b *Backend) Accounts(ctx context.Context) ([]model.Account, error) { return b.st.Accounts(ctx) }

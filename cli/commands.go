@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"ssowizard/sso"
+	"ssowizard/store/model"
+)
+
+// earliestCertExpiry is the soonest NotAfter among an IdP's signing
+// certificates (zero when none parse).
+func earliestCertExpiry(i model.IdP) time.Time {
+	var min time.Time
+	for _, b64 := range i.SigningCerts {
+		der, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			continue
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			continue
+		}
+		if min.IsZero() || c.NotAfter.Before(min) {
+			min = c.NotAfter
+		}
+	}
+	return min
+}
+
+func (a *app) ssoCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sso",
+		Short: "Enable, disable or enforce SSO",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("sso needs a command: enable, disable or enforce (see ssowizard sso --help)")
+		},
+	}
+	toggle := func(use string, on bool) *cobra.Command {
+		var audience string
+		c := &cobra.Command{
+			Use:   use + " --for participants|admins",
+			Short: map[bool]string{true: "Turn SSO on", false: "Turn SSO off"}[on] + " for participants or admins",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				aud, err := audienceFlag(audience, true)
+				if err != nil {
+					return err
+				}
+				st, err := a.store(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if err := st.SetSSO(cmd.Context(), aud, on); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "SSO for %s: %s\n", aud, onOff(on))
+				return nil
+			},
+		}
+		c.Flags().StringVar(&audience, "for", "", "participants or admins")
+		return c
+	}
+	var audience string
+	var off bool
+	enforce := &cobra.Command{
+		Use:   "enforce --for participants [--off]",
+		Short: "Require SSO for every participant sign-up and sign-in (refused until an IdP has passed a test)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			aud, err := audienceFlag(audience, false)
+			if err != nil {
+				return err
+			}
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := st.SetEnforced(cmd.Context(), aud, !off); err != nil {
+				return err
+			}
+			if off {
+				fmt.Fprintf(cmd.OutOrStdout(), "SSO is no longer enforced for %s: email/password sign-in works again\n", aud)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "SSO is enforced for %s: email/password sign-up and sign-in have stopped\n", aud)
+			}
+			return nil
+		},
+	}
+	enforce.Flags().StringVar(&audience, "for", "", "participants")
+	enforce.Flags().BoolVar(&off, "off", false, "stop enforcing")
+	cmd.AddCommand(toggle("enable", true), toggle("disable", false), enforce)
+	return cmd
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+type statusJSON struct {
+	Organization        *string   `json:"organization"`
+	Database            string    `json:"database"`
+	SSOParticipants     bool      `json:"sso_participants"`
+	SSOAdmins           bool      `json:"sso_admins"`
+	EnforceParticipants bool      `json:"enforce_participants"`
+	WizardStep          int       `json:"wizard_step"`
+	IdPs                []idpJSON `json:"idps"`
+	Accounts            int       `json:"accounts"`
+	SPEntityID          string    `json:"sp_entity_id"`
+	ACSURL              string    `json:"acs_url"`
+	MenteeURL           string    `json:"mentee_url"`
+	MentorURL           string    `json:"mentor_url"`
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var asJSON bool
+	var baseURL string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the SSO set-up: switches, IdPs and their tests, accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			s := statusJSON{IdPs: []idpJSON{}}
+			s.Database, _ = a.resolveDB()
+			if org, err := st.Org(ctx); err == nil {
+				s.Organization = &org.Name
+			}
+			set, err := st.Settings(ctx)
+			if err != nil {
+				return err
+			}
+			s.SSOParticipants, s.SSOAdmins, s.EnforceParticipants, s.WizardStep = set.SSOParticipants, set.SSOAdmins, set.EnforceParticipants, set.WizardStep
+			idps, err := st.IdPs(ctx)
+			if err != nil {
+				return err
+			}
+			for _, i := range idps {
+				s.IdPs = append(s.IdPs, toIdPJSON(i))
+			}
+			accts, err := st.Accounts(ctx)
+			if err != nil {
+				return err
+			}
+			s.Accounts = len(accts)
+			urls := sso.URLsFor(baseURLOr(baseURL, defaultSPAddr))
+			s.SPEntityID, s.ACSURL, s.MenteeURL, s.MentorURL = urls.EntityID, urls.ACS, urls.Join(model.RoleMentee), urls.Join(model.RoleMentor)
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			out := cmd.OutOrStdout()
+			org := "(not set up yet: run ssowizard)"
+			if s.Organization != nil {
+				org = *s.Organization
+			}
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "Organization\t%s\n", org)
+			fmt.Fprintf(tw, "Database\t%s\n", s.Database)
+			fmt.Fprintf(tw, "SSO for participants\t%s\n", onOff(s.SSOParticipants))
+			fmt.Fprintf(tw, "SSO for admins\t%s\n", onOff(s.SSOAdmins))
+			fmt.Fprintf(tw, "SSO enforced (participants)\t%s\n", onOff(s.EnforceParticipants))
+			fmt.Fprintf(tw, "Participant accounts\t%d\n", s.Accounts)
+			fmt.Fprintf(tw, "SP entity ID\t%s\n", s.SPEntityID)
+			fmt.Fprintf(tw, "ACS URL\t%s\n", s.ACSURL)
+			fmt.Fprintf(tw, "Mentee sign-up\t%s\n", s.MenteeURL)
+			fmt.Fprintf(tw, "Mentor sign-up\t%s\n", s.MentorURL)
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Identity providers: %d\n", len(idps))
+			now := a.env.Clock.Now()
+			for _, i := range idps {
+				tested := "not tested yet"
+				if i.Tested() {
+					tested = "passed a test " + i.LastTestedAt.UTC().Format(time.RFC3339)
+				}
+				cert := ""
+				if exp := earliestCertExpiry(i); !exp.IsZero() {
+					switch {
+					case exp.Before(now):
+						cert = ", signing certificate EXPIRED " + exp.UTC().Format("2006-01-02")
+					case exp.Sub(now) < 30*24*time.Hour:
+						cert = ", signing certificate expires " + exp.UTC().Format("2006-01-02")
+					}
+				}
+				fmt.Fprintf(out, "  %s (%s) %s: %s%s\n", i.Name, i.Product, i.EntityID, tested, cert)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "SP base URL to show (default http://"+defaultSPAddr+")")
+	return cmd
+}
+
+func baseURLOr(baseURL, addr string) string {
+	if baseURL != "" {
+		return baseURL
+	}
+	return "http://" + addr
+}
+
+type accountJSON struct {
+	Email       string  `json:"email"`
+	Role        string  `json:"role"`
+	IdP         *string `json:"idp"`
+	NameID      string  `json:"name_id"`
+	HasPassword bool    `json:"has_password"`
+	CreatedAt   *string `json:"created_at"`
+	LastLoginAt *string `json:"last_login_at"`
+}
+
+func (a *app) accountsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "accounts",
+		Short: "List participant accounts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			accts, err := st.Accounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := []accountJSON{}
+				for _, ac := range accts {
+					j := accountJSON{Email: ac.Email, Role: ac.Role, NameID: ac.NameID, HasPassword: ac.HasPassword,
+						CreatedAt: jsonTime(ac.CreatedAt), LastLoginAt: jsonTime(ac.LastLoginAt)}
+					if ac.IdPName != "" {
+						idp := ac.IdPName
+						j.IdP = &idp
+					}
+					out = append(out, j)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			if len(accts) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no participant accounts yet")
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL\tROLE\tIDP\tCREATED")
+			for _, ac := range accts {
+				idp := ac.IdPName
+				if idp == "" {
+					idp = "(password)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ac.Email, ac.Role, idp, ac.CreatedAt.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

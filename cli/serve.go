@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"ssowizard/sso"
+	"ssowizard/store/model"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	var addr, baseURL string
+	cmd := &cobra.Command{
+		Use:   "serve [--addr 127.0.0.1:8942] [--base-url URL]",
+		Short: "Run the SAML service provider (deep links, login, ACS) until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			// gosaml2 allocates heavily per response; a larger GC target is
+			// what lets the ACS scale across cores.
+			debug.SetGCPercent(400)
+			ln, err := listen(addr)
+			if err != nil {
+				return err
+			}
+			base := baseURLOr(baseURL, ln.Addr().String())
+			sp, err := sso.NewSP(ctx, st, sso.Config{BaseURL: base, Clock: a.env.Clock, Via: "serve"})
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			srv := sso.Serve(ln, sp.Handler())
+			defer srv.Close()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "SP listening on %s\n", base)
+			fmt.Fprintf(out, "  SP entity ID  %s\n  ACS URL       %s\n  mentee link   %s\n  mentor link   %s\n",
+				sp.EntityID(), sp.ACSURL(), sp.JoinURL(model.RoleMentee), sp.JoinURL(model.RoleMentor))
+			if demo, err := a.startDemoIfConfigured(ctx, defaultDemoAddr); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the built-in demo IdP is configured but could not start: %s\n", oneLine(err))
+			} else if demo != nil {
+				defer demo.Close()
+				fmt.Fprintf(out, "Demo IdP listening on %s\n", demo.base)
+			}
+			fmt.Fprintln(out, "Press Ctrl+C to stop.")
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", defaultSPAddr, "listen address")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "public base URL (default http://<addr>)")
+	return cmd
+}
+
+func (a *app) demoIdPCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "demo-idp [--addr 127.0.0.1:8943]",
+		Short: "Run the built-in demo IdP alone (metadata at /metadata)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			d, err := startDemo(ctx, st, addr, a.env.Clock)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "Demo IdP listening on %s\n  metadata  %s/metadata\nPress Ctrl+C to stop.\n", d.base, d.base)
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", defaultDemoAddr, "listen address")
+	return cmd
+}
+
+// runningDemo is a demo IdP being served.
+type runningDemo struct {
+	idp  *sso.DemoIdP
+	srv  *sso.Server
+	base string
+}
+
+func (d *runningDemo) Close() error { return d.srv.Close() }
+
+func startDemo(ctx context.Context, ks sso.KeyStore, addr string, clock model.Clock) (*runningDemo, error) {
+	ln, err := listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + ln.Addr().String()
+	d, err := sso.NewDemoIdP(ctx, ks, sso.DemoConfig{BaseURL: base, Clock: clock})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return &runningDemo{idp: d, srv: sso.Serve(ln, d.Handler()), base: base}, nil
+}
+
+// startDemoIfConfigured starts the demo IdP when the organization uses it,
+// on the address its stored metadata names (falling back to addr).
+func (a *app) startDemoIfConfigured(ctx context.Context, addr string) (*runningDemo, error) {
+	idps, err := a.st.IdPs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range idps {
+		if i.Product != "demo" {
+			continue
+		}
+		if h := demoHostFromIdP(i); h != "" {
+			addr = h
+		}
+		return startDemo(ctx, a.st, addr, a.env.Clock)
+	}
+	return nil, nil
+}
+
+// demoHostFromIdP reads host:port from the demo IdP's stored entity ID.
+func demoHostFromIdP(i model.IdP) string {
+	u, err := url.Parse(i.EntityID)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "0" {
+		return ""
+	}
+	return u.Host
+}
+
+// listen binds a TCP address with a message that says what to do when the
+// port is taken.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%s is already in use (another ssowizard running?): stop it or choose another address with --addr", addr)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}

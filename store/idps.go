@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"ssowizard/store/model"
+)
+
+// maxIdPNameLen bounds IdP names: they appear in URLs and on screens.
+const maxIdPNameLen = 100
+
+const idpColumns = `id, name, entity_id, product, metadata_xml, source, sso_endpoints, signing_certs,
+	want_authn_requests_signed, email_attribute, email_from_nameid, attribute_map, allow_unsolicited,
+	created_at, updated_at, last_tested_at, last_test_email`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIdP(r scanner) (model.IdP, error) {
+	var i model.IdP
+	var endpoints, certs, attrMap, created, updated string
+	var tested sql.NullString
+	err := r.Scan(&i.ID, &i.Name, &i.EntityID, &i.Product, &i.MetadataXML, &i.Source, &endpoints, &certs,
+		&i.WantAuthnRequestsSigned, &i.EmailAttribute, &i.EmailFromNameID, &attrMap, &i.AllowUnsolicited,
+		&created, &updated, &tested, &i.LastTestEmail)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	if err := json.Unmarshal([]byte(endpoints), &i.SSOEndpoints); err != nil {
+		return model.IdP{}, fmt.Errorf("store: IdP %q: bad stored endpoints: %w", i.Name, err)
+	}
+	if err := json.Unmarshal([]byte(certs), &i.SigningCerts); err != nil {
+		return model.IdP{}, fmt.Errorf("store: IdP %q: bad stored certificates: %w", i.Name, err)
+	}
+	if err := json.Unmarshal([]byte(attrMap), &i.AttributeMap); err != nil {
+		return model.IdP{}, fmt.Errorf("store: IdP %q: bad stored attribute map: %w", i.Name, err)
+	}
+	// Empty, never nil: callers print these as [] and {}.
+	if i.SSOEndpoints == nil {
+		i.SSOEndpoints = []model.Endpoint{}
+	}
+	if i.SigningCerts == nil {
+		i.SigningCerts = []string{}
+	}
+	if i.AttributeMap == nil {
+		i.AttributeMap = map[string]string{}
+	}
+	if i.CreatedAt, err = parseTime(created); err != nil {
+		return model.IdP{}, err
+	}
+	if i.UpdatedAt, err = parseTime(updated); err != nil {
+		return model.IdP{}, err
+	}
+	if i.LastTestedAt, err = parseNullTime(tested); err != nil {
+		return model.IdP{}, err
+	}
+	return i, nil
+}
+
+// IdPs lists the organization's IdPs ordered by name.
+func (s *Store) IdPs(ctx context.Context) ([]model.IdP, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+idpColumns+` FROM idps ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing identity providers: %w", err)
+	}
+	defer rows.Close()
+	out := []model.IdP{}
+	for rows.Next() {
+		i, err := scanIdP(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// IdP returns one IdP by name; model.ErrNotFound when there is none.
+func (s *Store) IdP(ctx context.Context, name string) (model.IdP, error) {
+	return getIdP(ctx, s.db, name)
+}
+
+// getIdP finds an IdP by name (names compare case-insensitively).
+func getIdP(ctx context.Context, q queryer, name string) (model.IdP, error) {
+	i, err := scanIdP(q.QueryRowContext(ctx, `SELECT `+idpColumns+` FROM idps WHERE name = ?`, strings.TrimSpace(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.IdP{}, fmt.Errorf("identity provider %q: %w", name, model.ErrNotFound)
+	}
+	if err != nil {
+		return model.IdP{}, fmt.Errorf("store: reading identity provider %q: %w", name, err)
+	}
+	return i, nil
+}
+
+// normalizeIdP trims and checks what the caller gave and fills defaults.
+func normalizeIdP(i model.IdP) (model.IdP, error) {
+	i.Name = strings.TrimSpace(i.Name)
+	i.EntityID = strings.TrimSpace(i.EntityID)
+	i.EmailAttribute = strings.TrimSpace(i.EmailAttribute)
+	if i.Name == "" {
+		return i, errors.New("identity provider name is empty: give it a short name such as okta or entra")
+	}
+	if len(i.Name) > maxIdPNameLen {
+		return i, fmt.Errorf("identity provider name is too long: at most %d characters", maxIdPNameLen)
+	}
+	if strings.ContainsFunc(i.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return i, errors.New("identity provider name contains control characters: use letters, digits, spaces or dashes")
+	}
+	if i.EntityID == "" {
+		return i, fmt.Errorf("identity provider %q has no entity ID: its metadata must name one", i.Name)
+	}
+	if i.EmailAttribute == "" && !i.EmailFromNameID {
+		i.EmailAttribute = model.DefaultEmailAttribute
+	}
+	return i, nil
+}
+
+// encodeIdPJSON encodes the IdP's list and map fields for storage.
+func encodeIdPJSON(i model.IdP) (endpoints, certs, attrMap string, err error) {
+	ep := i.SSOEndpoints
+	if ep == nil {
+		ep = []model.Endpoint{}
+	}
+	cs := i.SigningCerts
+	if cs == nil {
+		cs = []string{}
+	}
+	am := i.AttributeMap
+	if am == nil {
+		am = map[string]string{}
+	}
+	b1, err := json.Marshal(ep)
+	if err != nil {
+		return "", "", "", err
+	}
+	b2, err := json.Marshal(cs)
+	if err != nil {
+		return "", "", "", err
+	}
+	b3, err := json.Marshal(am)
+	if err != nil {
+		return "", "", "", err
+	}
+	return string(b1), string(b2), string(b3), nil
+}
+
+// checkClash refuses a name or entity ID used by another IdP than selfID.
+func checkClash(ctx context.Context, tx *sql.Tx, selfID int64, name, entityID string) error {
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM idps WHERE name = ? AND id != ?`, name, selfID).Scan(&other)
+	if err == nil {
+		return fmt.Errorf("an identity provider named %q: %w", other, model.ErrExists)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT name FROM idps WHERE entity_id = ? AND id != ?`, entityID, selfID).Scan(&other)
+	if err == nil {
+		return fmt.Errorf("entity ID %q is used by identity provider %q: %w", entityID, other, model.ErrExists)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return nil
+}
+
+// AddIdP saves a new IdP. model.ErrExists (wrapped, with the clash named)
+// when the name or the entityID is already used. An empty EmailAttribute
+// (without EmailFromNameID) becomes model.DefaultEmailAttribute.
+func (s *Store) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
+	idp, err := normalizeIdP(idp)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	endpoints, certs, attrMap, err := encodeIdPJSON(idp)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	now := s.now()
+	var saved model.IdP
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkClash(ctx, tx, 0, idp.Name, idp.EntityID); err != nil {
+			return err
+		}
+		// A new IdP has not been tested, whatever the caller says.
+		res, err := tx.ExecContext(ctx, `INSERT INTO idps (name, entity_id, product, metadata_xml, source,
+			sso_endpoints, signing_certs, want_authn_requests_signed, email_attribute, email_from_nameid,
+			attribute_map, allow_unsolicited, created_at, updated_at, last_tested_at, last_test_email)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '')`,
+			idp.Name, idp.EntityID, idp.Product, idp.MetadataXML, idp.Source, endpoints, certs,
+			idp.WantAuthnRequestsSigned, idp.EmailAttribute, idp.EmailFromNameID, attrMap, idp.AllowUnsolicited,
+			fmtTime(now), fmtTime(now))
+		if err != nil {
+			return fmt.Errorf("store: saving identity provider %q: %w", idp.Name, err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		saved, err = scanIdP(tx.QueryRowContext(ctx, `SELECT `+idpColumns+` FROM idps WHERE id = ?`, id))
+		return err
+	})
+	if err != nil {
+		return model.IdP{}, err
+	}
+	return saved, nil
+}
+
+// sameCerts compares certificate sets, ignoring order.
+func sameCerts(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// enforcedWithoutOtherTested reports whether participant SSO is enforced and
+// no tested IdP other than selfID exists.
+func enforcedWithoutOtherTested(ctx context.Context, tx *sql.Tx, selfID int64) (bool, error) {
+	st, err := readSettings(ctx, tx)
+	if err != nil || !st.EnforceParticipants {
+		return false, err
+	}
+	var others int
+	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM idps WHERE id != ? AND last_tested_at IS NOT NULL`, selfID).Scan(&others)
+	return others == 0, err
+}
+
+// UpdateIdP replaces the IdP called name with idp (which may rename it).
+// A changed entityID or certificate set clears its last successful test.
+// Refused with a *model.GuardError when that would leave no tested IdP while
+// SSO is enforced. The test record and creation time are kept from the
+// stored IdP, not taken from idp.
+func (s *Store) UpdateIdP(ctx context.Context, name string, idp model.IdP) (model.IdP, error) {
+	idp, err := normalizeIdP(idp)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	endpoints, certs, attrMap, err := encodeIdPJSON(idp)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	now := s.now()
+	var saved model.IdP
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := getIdP(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := checkClash(ctx, tx, old.ID, idp.Name, idp.EntityID); err != nil {
+			return err
+		}
+		tested, testEmail := nullTime(old.LastTestedAt), old.LastTestEmail
+		if old.EntityID != idp.EntityID || !sameCerts(old.SigningCerts, idp.SigningCerts) {
+			// Logins proven against other keys prove nothing about these.
+			if old.Tested() {
+				alone, err := enforcedWithoutOtherTested(ctx, tx, old.ID)
+				if err != nil {
+					return err
+				}
+				if alone {
+					return &model.GuardError{Reason: fmt.Sprintf("identity provider %q can't get a new entity ID or new "+
+						"certificates while SSO is enforced: it is the only one that has passed a test, and the change "+
+						"would clear that. Turn enforcement off first (step 6), or add and test another identity provider.", old.Name)}
+				}
+			}
+			tested, testEmail = nil, ""
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE idps SET name = ?, entity_id = ?, product = ?, metadata_xml = ?,
+			source = ?, sso_endpoints = ?, signing_certs = ?, want_authn_requests_signed = ?, email_attribute = ?,
+			email_from_nameid = ?, attribute_map = ?, allow_unsolicited = ?, updated_at = ?, last_tested_at = ?,
+			last_test_email = ? WHERE id = ?`,
+			idp.Name, idp.EntityID, idp.Product, idp.MetadataXML, idp.Source, endpoints, certs,
+			idp.WantAuthnRequestsSigned, idp.EmailAttribute, idp.EmailFromNameID, attrMap, idp.AllowUnsolicited,
+			fmtTime(now), tested, testEmail, old.ID)
+		if err != nil {
+			return fmt.Errorf("store: updating identity provider %q: %w", old.Name, err)
+		}
+		if idp.Name != old.Name {
+			// Accounts, pending requests and seen assertions follow the IdP
+			// they belong to; past attempts keep the name they happened under.
+			for _, q := range []string{
+				`UPDATE accounts SET idp_name = ? WHERE idp_name = ?`,
+				`UPDATE pending_requests SET idp_name = ? WHERE idp_name = ?`,
+				`UPDATE OR REPLACE seen_assertions SET idp = ? WHERE idp = ?`,
+			} {
+				if _, err := tx.ExecContext(ctx, q, idp.Name, old.Name); err != nil {
+					return err
+				}
+			}
+		}
+		saved, err = scanIdP(tx.QueryRowContext(ctx, `SELECT `+idpColumns+` FROM idps WHERE id = ?`, old.ID))
+		return err
+	})
+	if err != nil {
+		return model.IdP{}, err
+	}
+	return saved, nil
+}
+
+// RemoveIdP deletes an IdP. Refused with a *model.GuardError when
+// enforcement is on and no other tested IdP would remain.
+func (s *Store) RemoveIdP(ctx context.Context, name string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := getIdP(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		alone, err := enforcedWithoutOtherTested(ctx, tx, old.ID)
+		if err != nil {
+			return err
+		}
+		if alone {
+			return &model.GuardError{Reason: fmt.Sprintf("identity provider %q can't be removed while SSO is enforced: "+
+				"no other identity provider has passed a test, so participants could not sign in. "+
+				"Turn enforcement off first (step 6), or add and test another identity provider.", old.Name)}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM idps WHERE id = ?`, old.ID); err != nil {
+			return err
+		}
+		// Requests sent to this IdP can no longer be answered.
+		_, err = tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE idp_name = ?`, old.Name)
+		return err
+	})
+}
+
+// SetEmailSource sets where an IdP's email comes from: an attribute, or the
+// NameID when fromNameID is set.
+func (s *Store) SetEmailSource(ctx context.Context, name, attribute string, fromNameID bool) error {
+	attribute = strings.TrimSpace(attribute)
+	if attribute == "" && !fromNameID {
+		return errors.New("email attribute is empty: enter the attribute that carries the email " +
+			"(e.g. " + model.DefaultEmailAttribute + "), or take the email from the NameID")
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := getIdP(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if attribute == "" {
+			attribute = old.EmailAttribute // kept for when the NameID is switched off again
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE idps SET email_attribute = ?, email_from_nameid = ?, updated_at = ? WHERE id = ?`,
+			attribute, fromNameID, fmtTime(s.now()), old.ID)
+		return err
+	})
+}

@@ -1,0 +1,396 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"ssowizard/store/model"
+)
+
+const (
+	// defaultRequestTTL applies when a pending request has no expiry.
+	defaultRequestTTL = 10 * time.Minute
+	// replayMargin keeps an assertion ID beyond its own expiry, so that the
+	// SP's clock-skew allowance (at most 10 minutes) can't reopen a window
+	// in which the ID is forgotten but the assertion still accepted.
+	replayMargin = time.Hour
+	// defaultReplayMemory applies when a login names no assertion expiry.
+	defaultReplayMemory = 24 * time.Hour
+)
+
+// SaveRequest stores a pending AuthnRequest. A zero CreatedAt becomes now; a
+// zero ExpiresAt becomes CreatedAt plus 10 minutes.
+func (s *Store) SaveRequest(ctx context.Context, p model.PendingRequest) error {
+	if p.RelayState == "" || p.RequestID == "" || p.IdPName == "" {
+		return errors.New("store: a pending request needs a RelayState, a request ID and an IdP")
+	}
+	now := s.now()
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = now
+	}
+	if p.ExpiresAt.IsZero() {
+		p.ExpiresAt = p.CreatedAt.Add(defaultRequestTTL)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE expires_at <= ?`, fmtTime(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO pending_requests (relay_state, request_id, idp_name, role, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, p.RelayState, p.RequestID, p.IdPName, p.Role, fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("store: saving a pending request: %w", err)
+		}
+		return nil
+	})
+}
+
+// TakeRequest returns and deletes the pending request bound to relayState.
+// model.ErrNotFound when there is none or it has expired.
+func (s *Store) TakeRequest(ctx context.Context, relayState string) (model.PendingRequest, error) {
+	var p model.PendingRequest
+	found := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Expired requests go first, so an expired one is never returned,
+		// and the table doesn't grow with abandoned logins.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE expires_at <= ?`, fmtTime(s.now())); err != nil {
+			return err
+		}
+		var created, expires string
+		err := tx.QueryRowContext(ctx, `DELETE FROM pending_requests WHERE relay_state = ?
+			RETURNING relay_state, request_id, idp_name, role, created_at, expires_at`, relayState).
+			Scan(&p.RelayState, &p.RequestID, &p.IdPName, &p.Role, &created, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // commit the purge all the same
+		}
+		if err != nil {
+			return err
+		}
+		if p.CreatedAt, err = parseTime(created); err != nil {
+			return err
+		}
+		if p.ExpiresAt, err = parseTime(expires); err != nil {
+			return err
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return model.PendingRequest{}, fmt.Errorf("store: taking a pending request: %w", err)
+	}
+	if !found {
+		return model.PendingRequest{}, fmt.Errorf("pending request: %w", model.ErrNotFound)
+	}
+	return p, nil
+}
+
+const accountColumns = `id, email, role, idp_name, name_id, password_hash IS NOT NULL, created_at, last_login_at`
+
+func scanAccount(r scanner) (model.Account, error) {
+	var a model.Account
+	var created string
+	var last sql.NullString
+	if err := r.Scan(&a.ID, &a.Email, &a.Role, &a.IdPName, &a.NameID, &a.HasPassword, &created, &last); err != nil {
+		return model.Account{}, err
+	}
+	var err error
+	if a.CreatedAt, err = parseTime(created); err != nil {
+		return model.Account{}, err
+	}
+	if a.LastLoginAt, err = parseNullTime(last); err != nil {
+		return model.Account{}, err
+	}
+	return a, nil
+}
+
+// CompleteLogin commits a validated login in one transaction: refuses a seen
+// assertion ID (model.ErrReplay), finds, links or creates the account
+// (*model.ConflictError when the email is bound to another IdP), records the
+// success attempt and the IdP's last successful test.
+//
+// A new account gets l.Role (mentee when empty); an existing account keeps
+// its role, which is also the role recorded on the attempt.
+func (s *Store) CompleteLogin(ctx context.Context, l model.Login) (model.Account, model.Attempt, error) {
+	email := strings.TrimSpace(l.Email)
+	if email == "" {
+		return model.Account{}, model.Attempt{}, errors.New("store: a login needs an email")
+	}
+	if l.AssertionID == "" {
+		return model.Account{}, model.Attempt{}, errors.New("store: a login needs an assertion ID")
+	}
+	role := l.Role
+	if role == "" {
+		role = model.RoleMentee
+	}
+	if err := checkRole(role); err != nil {
+		return model.Account{}, model.Attempt{}, err
+	}
+	now := s.now()
+	at := l.At.UTC()
+	if l.At.IsZero() {
+		at = now
+	}
+	keep := l.AssertionExpires.UTC().Add(replayMargin)
+	if l.AssertionExpires.IsZero() {
+		keep = at.Add(defaultReplayMemory)
+	}
+	lc := lowerEmail(email)
+
+	var acct model.Account
+	var att model.Attempt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		idp, err := getIdP(ctx, tx, l.IdPName)
+		if err != nil {
+			return err
+		}
+
+		// (1) Replay: the assertion ID must be new for this IdP.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM seen_assertions WHERE expires_at <= ?`, fmtTime(now)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO seen_assertions (assertion_id, idp, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, l.AssertionID, idp.Name, fmtTime(keep))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return model.ErrReplay
+		}
+
+		// (2) The account: same IdP, a password-only one to link, or new.
+		created := false
+		acct, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_lc = ?`, lc))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res, err := tx.ExecContext(ctx, `INSERT INTO accounts (email, email_lc, role, idp_name, name_id, password_hash, created_at, last_login_at)
+				VALUES (?, ?, ?, ?, ?, NULL, ?, ?)`, email, lc, role, idp.Name, l.NameID, fmtTime(at), fmtTime(at))
+			if err != nil {
+				return fmt.Errorf("store: creating the account: %w", err)
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			acct = model.Account{ID: id, Email: email, Role: role, IdPName: idp.Name, NameID: l.NameID, CreatedAt: at, LastLoginAt: at}
+			created = true
+		case err != nil:
+			return fmt.Errorf("store: reading the account: %w", err)
+		case acct.IdPName == idp.Name || acct.IdPName == "":
+			// Same IdP: log in. Password-only: the first SSO login links it.
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET idp_name = ?, name_id = ?, last_login_at = ? WHERE id = ?`,
+				idp.Name, l.NameID, fmtTime(at), acct.ID); err != nil {
+				return err
+			}
+			acct.IdPName, acct.NameID, acct.LastLoginAt = idp.Name, l.NameID, at
+		default:
+			return &model.ConflictError{Email: acct.Email, BoundIdP: acct.IdPName}
+		}
+
+		// (3) The success attempt.
+		att = model.Attempt{
+			Ref: l.Ref, At: at, IdPName: idp.Name, Role: acct.Role, Outcome: model.OutcomeSuccess,
+			Email: acct.Email, NameID: l.NameID, Attributes: l.Attributes, Via: l.Via, AccountCreated: created,
+		}
+		if att, err = insertAttempt(ctx, tx, att); err != nil {
+			return err
+		}
+
+		// (4) The IdP has now passed a test.
+		_, err = tx.ExecContext(ctx, `UPDATE idps SET last_tested_at = ?, last_test_email = ? WHERE id = ?`,
+			fmtTime(at), acct.Email, idp.ID)
+		return err
+	})
+	if err != nil {
+		return model.Account{}, model.Attempt{}, err
+	}
+	return acct, att, nil
+}
+
+// insertAttempt stores a, filling Ref when empty, and returns it with its ID.
+func insertAttempt(ctx context.Context, tx *sql.Tx, a model.Attempt) (model.Attempt, error) {
+	if a.Ref == "" {
+		a.Ref = newRef()
+	}
+	if a.Attributes == nil {
+		a.Attributes = map[string][]string{}
+	}
+	attrs, err := json.Marshal(a.Attributes)
+	if err != nil {
+		return model.Attempt{}, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (ref, at, idp_name, role, outcome, check_name, reason,
+		expected, received, fix, email, name_id, attributes, via, account_created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.Ref, fmtTime(a.At), a.IdPName, a.Role, a.Outcome, a.Check, a.Reason, a.Expected, a.Received, a.Fix,
+		a.Email, a.NameID, string(attrs), a.Via, a.AccountCreated)
+	if err != nil {
+		return model.Attempt{}, fmt.Errorf("store: recording the attempt: %w", err)
+	}
+	if a.ID, err = res.LastInsertId(); err != nil {
+		return model.Attempt{}, err
+	}
+	a.At = a.At.UTC()
+	return a, nil
+}
+
+// RecordAttempt records a login attempt (usually a failure) and returns it
+// with its ID. A zero At becomes now, an empty Ref a fresh one, an empty
+// Outcome a failure.
+func (s *Store) RecordAttempt(ctx context.Context, a model.Attempt) (model.Attempt, error) {
+	if a.At.IsZero() {
+		a.At = s.now()
+	}
+	if a.Outcome == "" {
+		a.Outcome = model.OutcomeFailure
+	}
+	if a.Outcome != model.OutcomeSuccess && a.Outcome != model.OutcomeFailure {
+		return model.Attempt{}, fmt.Errorf("store: unknown attempt outcome %q", a.Outcome)
+	}
+	var saved model.Attempt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		saved, err = insertAttempt(ctx, tx, a)
+		return err
+	})
+	return saved, err
+}
+
+const attemptColumns = `id, ref, at, idp_name, role, outcome, check_name, reason, expected, received, fix,
+	email, name_id, attributes, via, account_created`
+
+func (s *Store) queryAttempts(ctx context.Context, query string, args ...any) ([]model.Attempt, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing attempts: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Attempt{}
+	for rows.Next() {
+		var a model.Attempt
+		var at, attrs string
+		if err := rows.Scan(&a.ID, &a.Ref, &at, &a.IdPName, &a.Role, &a.Outcome, &a.Check, &a.Reason, &a.Expected,
+			&a.Received, &a.Fix, &a.Email, &a.NameID, &attrs, &a.Via, &a.AccountCreated); err != nil {
+			return nil, err
+		}
+		if a.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
+			return nil, fmt.Errorf("store: attempt %d: bad stored attributes: %w", a.ID, err)
+		}
+		if a.Attributes == nil {
+			a.Attributes = map[string][]string{}
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// sqlLimit turns a non-positive limit into SQLite's "no limit".
+func sqlLimit(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// AttemptsAfter returns up to limit attempts with an ID greater than afterID,
+// oldest first (the wizard polls it for its live view). A limit of zero or
+// less means no limit.
+func (s *Store) AttemptsAfter(ctx context.Context, afterID int64, limit int) ([]model.Attempt, error) {
+	return s.queryAttempts(ctx, `SELECT `+attemptColumns+` FROM attempts WHERE id > ? ORDER BY id LIMIT ?`,
+		afterID, sqlLimit(limit))
+}
+
+// LatestAttempts returns the newest limit attempts, newest first. A limit of
+// zero or less means all.
+func (s *Store) LatestAttempts(ctx context.Context, limit int) ([]model.Attempt, error) {
+	return s.queryAttempts(ctx, `SELECT `+attemptColumns+` FROM attempts ORDER BY id DESC LIMIT ?`, sqlLimit(limit))
+}
+
+// Accounts lists the participant accounts, oldest first.
+func (s *Store) Accounts(ctx context.Context) ([]model.Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing accounts: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Account{}
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CreatePasswordAccount signs up a participant with email and password
+// (refused with a *model.GuardError while SSO is enforced for participants).
+func (s *Store) CreatePasswordAccount(ctx context.Context, email, role, password string) (model.Account, error) {
+	email = strings.TrimSpace(email)
+	if err := checkEmail(email); err != nil {
+		return model.Account{}, err
+	}
+	if err := checkRole(role); err != nil {
+		return model.Account{}, err
+	}
+	if err := checkPassword(password); err != nil {
+		return model.Account{}, err
+	}
+	// Cheap refusal first, so an enforced org does no hashing work.
+	if st, err := s.Settings(ctx); err != nil {
+		return model.Account{}, err
+	} else if st.EnforceParticipants {
+		return model.Account{}, enforcedSignUpGuard()
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return model.Account{}, fmt.Errorf("store: hashing the password: %w", err)
+	}
+	now := s.now()
+	acct := model.Account{Email: email, Role: role, HasPassword: true, CreatedAt: now}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// Checked again under the write lock: enforcement may have been
+		// switched on while the password was being hashed.
+		st, err := readSettings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if st.EnforceParticipants {
+			return enforcedSignUpGuard()
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE email_lc = ?`, lowerEmail(email)).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("an account for %s: %w", email, model.ErrExists)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (email, email_lc, role, idp_name, name_id, password_hash, created_at, last_login_at)
+			VALUES (?, ?, ?, '', '', ?, ?, NULL)`, email, lowerEmail(email), role, string(hash), fmtTime(now))
+		if err != nil {
+			return fmt.Errorf("store: creating the account: %w", err)
+		}
+		acct.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return model.Account{}, err
+	}
+	return acct, nil
+}
+
+func enforcedSignUpGuard() error {
+	return &model.GuardError{Reason: "email and password sign-up is off: SSO is enforced for participants. " +
+		"Sign up through your organization's identity provider instead."}
+}
