@@ -133,3 +133,14 @@ func TestSmokeRealTerminal(t *testing.T) {
 		t.Errorf("database file: %v, mode %v; want 0600", err, fi.Mode().Perm())
 	}
 }
+
+// smokeFirstRun fills the first-run form and reaches step 2.
+func smokeFirstRun(t *testing.T, s *tmuxSession) {
+	t.Helper()
+	s.waitFor("Organization name")
+	for _, v := range []string{"Smoke Org", "admin@smoke.example", "correct horse", "correct horse"} {
+		s.typeText(v)
+		s.keys("Enter")
+	}
+	s.waitFor("SSO for participants", "SSO for admins", "Smoke Org")
+}

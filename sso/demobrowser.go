@@ -183,8 +183,10 @@ func parseForm(re *regexp.Regexp, body string) (string, url.Values, error) {
 
 var reTags = regexp.MustCompile(`(?s)<style.*?</style>|<[^>]+>`)
 
-// pageText is a page's visible text, squeezed, for error messages.
-func pageText(body string) string {
-	t := strings.Join(strings.Fields(html.UnescapeString(reTags.ReplaceAllString(body, " "))), " ")
-	return truncate(t, 300)
+// visibleText is a page's text without markup, white space squeezed.
+func visibleText(body string) string {
+	return strings.Join(strings.Fields(html.UnescapeString(reTags.ReplaceAllString(body, " "))), " ")
 }
+
+// pageText is the start of a page's visible text, for error messages.
+func pageText(body string) string { return truncate(visibleText(body), 300) }

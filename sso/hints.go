@@ -14,24 +14,26 @@ type productHints struct {
 }
 
 var knownHints = map[string]productHints{
-	"okta": {product: "Okta", entityID: "Audience URI (SP Entity ID)", acs: "Single sign-on URL",
-		claims: "Attribute Statements", signing: "Assertion Signature: Signed"},
-	"entra": {product: "Microsoft Entra ID", entityID: "Identifier (Entity ID)", acs: "Reply URL (Assertion Consumer Service URL)",
-		claims: "Attributes & Claims", signing: "SAML Certificates → Signing Option"},
-	"google": {product: "Google Workspace", entityID: "Entity ID", acs: "ACS URL",
-		claims: "Attribute mapping", signing: "signed response"},
-	"keycloak": {product: "Keycloak", entityID: "Client ID", acs: "Assertion Consumer Service POST Binding URL",
-		claims: "Client scopes → Mappers", signing: "Sign assertions"},
-	"adfs": {product: "AD FS", entityID: "Relying party identifier", acs: "SAML Assertion Consumer Endpoint",
-		claims: "Claim issuance policy", signing: "Set-AdfsRelyingPartyTrust -SamlResponseSignature"},
-	"jumpcloud": {product: "JumpCloud", entityID: "SP Entity ID", acs: "ACS URL",
-		claims: "User Attribute Mapping", signing: "Sign Assertion"},
-	"onelogin": {product: "OneLogin", entityID: "Audience (EntityID)", acs: "ACS (Consumer) URL",
-		claims: "Parameters", signing: "SAML signature element"},
-	"shibboleth": {product: "Shibboleth", entityID: "the SP's entityID in its metadata", acs: "AssertionConsumerService in the SP metadata",
-		claims: "attribute-filter.xml", signing: "signAssertions"},
-	"demo": {product: "the built-in demo IdP", entityID: "audience", acs: "ACS URL",
-		claims: "persona attributes", signing: "signing"},
+	"okta": {product: "Okta", entityID: `General › SAML Settings › "Audience URI (SP Entity ID)"`,
+		acs: `General › SAML Settings › "Single sign-on URL"`, claims: `General › SAML Settings › "Attribute Statements"`,
+		signing: `"Assertion Signature: Signed"`},
+	"entra": {product: "Microsoft Entra ID", entityID: `Single sign-on › Basic SAML Configuration › "Identifier (Entity ID)"`,
+		acs:    `Single sign-on › Basic SAML Configuration › "Reply URL (Assertion Consumer Service URL)"`,
+		claims: `Single sign-on › "Attributes & Claims"`, signing: `Single sign-on › SAML Certificates › "Signing Option"`},
+	"google": {product: "Google Workspace", entityID: `Service provider details › "Entity ID"`, acs: `Service provider details › "ACS URL"`,
+		claims: `"Attribute mapping"`, signing: `"Signed response"`},
+	"keycloak": {product: "Keycloak", entityID: `Clients › Settings › "Client ID"`,
+		acs: `Clients › Advanced › "Assertion Consumer Service POST Binding URL"`, claims: `Client scopes › Mappers`,
+		signing: `Clients › Keys › "Sign assertions"`},
+	"adfs": {product: "AD FS", entityID: `the relying party trust's "Relying party identifier"`,
+		acs: `the relying party trust's Endpoints › "SAML Assertion Consumer" URL`, claims: `the "Claim issuance policy"`,
+		signing: `Set-AdfsRelyingPartyTrust -SamlResponseSignature`},
+	"jumpcloud": {product: "JumpCloud", entityID: `"SP Entity ID"`, acs: `"ACS URL"`, claims: `"User Attribute Mapping"`, signing: `"Sign Assertion"`},
+	"onelogin": {product: "OneLogin", entityID: `Configuration › "Audience (EntityID)"`, acs: `Configuration › "ACS (Consumer) URL"`,
+		claims: `"Parameters"`, signing: `"SAML signature element"`},
+	"shibboleth": {product: "Shibboleth", entityID: `the SP's entityID in its metadata`, acs: `the AssertionConsumerService in the SP's metadata`,
+		claims: `attribute-filter.xml`, signing: `signAssertions in relying-party.xml`},
+	"demo": {product: "the built-in demo IdP", entityID: `the audience`, acs: `the ACS URL`, claims: `its personas`, signing: `signing`},
 }
 
 func hintsFor(product string) productHints {
@@ -39,16 +41,16 @@ func hintsFor(product string) productHints {
 		return h
 	}
 	return productHints{product: "the IdP",
-		entityID: "Audience / SP Entity ID (Okta: 'Audience URI (SP Entity ID)', Entra: 'Identifier (Entity ID)', Google: 'Entity ID')",
-		acs:      "ACS / Reply / Single sign-on URL (Okta: 'Single sign-on URL', Entra: 'Reply URL', Google: 'ACS URL')",
+		entityID: "the Audience / SP Entity ID (Okta: 'Audience URI (SP Entity ID)', Entra: 'Identifier (Entity ID)', Google: 'Entity ID')",
+		acs:      "the ACS / Reply / Single sign-on URL (Okta: 'Single sign-on URL', Entra: 'Reply URL', Google: 'ACS URL')",
 		claims:   "its attribute or claim mapping",
 		signing:  "its SAML signing settings"}
 }
 
 func (h productHints) audienceFix(entityID string) string {
-	return fmt.Sprintf("In %s, set the %s to %s (this SP's entity ID).", h.product, h.entityID, entityID)
+	return fmt.Sprintf("In %s, set %s to %s (this SP's entity ID).", h.product, h.entityID, entityID)
 }
 
 func (h productHints) acsFix(acs string) string {
-	return fmt.Sprintf("In %s, set the %s to %s (this SP's ACS URL). If the SP runs at another address, start it with that base URL instead.", h.product, h.acs, acs)
+	return fmt.Sprintf("In %s, set %s to %s (this SP's ACS URL). If the SP runs at another address, start it with that base URL instead.", h.product, h.acs, acs)
 }

@@ -155,7 +155,9 @@ func (sp *SP) buildMetadata() ([]byte, error) {
 	ed.CreateAttr("xmlns:ds", nsDSig)
 	ed.CreateAttr("entityID", sp.urls.EntityID)
 	d := ed.CreateElement("md:SPSSODescriptor")
-	d.CreateAttr("AuthnRequestsSigned", "true")
+	// Requests are signed where the IdP asks for it (WantAuthnRequestsSigned),
+	// so the SP does not promise signatures to every IdP.
+	d.CreateAttr("AuthnRequestsSigned", "false")
 	d.CreateAttr("WantAssertionsSigned", "true")
 	d.CreateAttr("protocolSupportEnumeration", nsProtocol)
 	kd := d.CreateElement("md:KeyDescriptor")
@@ -187,6 +189,12 @@ func (sp *SP) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /saml/login", sp.handleLogin)
 	mux.HandleFunc("POST /saml/acs", sp.handleACS)
+	mux.HandleFunc("/saml/acs", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		sp.page(w, http.StatusMethodNotAllowed, pageError, "Sign-in", errorPage{Heading: "Nothing to see here",
+			Reason: "This address receives sign-in responses that the identity provider posts; it cannot be opened directly.",
+			Fix:    "Open a sign-up link instead.", Back: sp.JoinURL(model.RoleMentee)})
+	})
 	mux.HandleFunc("GET /join/{role}", sp.handleJoin)
 	mux.HandleFunc("POST /join/{role}", sp.handleSignUp)
 	mux.HandleFunc("GET /welcome", sp.handleWelcome)
@@ -359,6 +367,7 @@ type acsFailure struct {
 	ce     *CheckError
 	idp    string
 	role   string
+	email  string // when the assertion was valid (replay, conflict)
 }
 
 func statusFor(check string) int {
@@ -499,6 +508,7 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 	acct, att, err := sp.st.CompleteLogin(ctx, model.Login{IdPName: idp.Name, Role: role, Email: a.Email, NameID: a.NameID,
 		AssertionID: a.ID, AssertionExpires: a.NotOnOrAfter, Attributes: a.Attributes, At: now, Via: sp.cfg.Via})
 	var conflict *model.ConflictError
+	f.email = a.Email
 	switch {
 	case err == nil:
 	case errors.Is(err, model.ErrReplay):
@@ -533,7 +543,7 @@ func (sp *SP) refuse(w http.ResponseWriter, r *http.Request, now time.Time, f ac
 	ce := f.ce
 	att, err := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{
 		At: now, IdPName: f.idp, Role: f.role, Outcome: model.OutcomeFailure, Check: ce.Check, Reason: ce.Reason,
-		Expected: ce.Expected, Received: ce.Received, Fix: ce.Fix, NameID: ce.NameID, Attributes: ce.Attributes, Via: sp.cfg.Via,
+		Expected: ce.Expected, Received: ce.Received, Fix: ce.Fix, Email: f.email, NameID: ce.NameID, Attributes: ce.Attributes, Via: sp.cfg.Via,
 	})
 	ref := att.Ref
 	if err != nil {

@@ -154,40 +154,40 @@ func TestValidateRefuses(t *testing.T) {
 		check string
 	}
 	cases := map[string]tc{
-		"unsigned": {mod: func(s *responseSpec, _ *ValidateInput) { s.SignAssertion, s.SignResponse = false, false }, check: CheckSignature},
+		"unsigned":              {mod: func(s *responseSpec, _ *ValidateInput) { s.SignAssertion, s.SignResponse = false, false }, check: CheckSignature},
 		"signed by another key": {mod: func(s *responseSpec, _ *ValidateInput) { s.Signer = other }, check: CheckSignature},
 		"tampered after signing": {after: func(b []byte) []byte {
 			return bytes.Replace(b, []byte("maya@example.org"), []byte("mallory@example.org"), 1)
 		}, check: CheckSignature},
 		"assertion tampered, response unsigned": {mod: func(s *responseSpec, _ *ValidateInput) { s.SignResponse = false },
 			after: func(b []byte) []byte { return bytes.Replace(b, []byte("00u1abc"), []byte("00u1evil"), 1) }, check: CheckSignature},
-		"wrong audience":           {mod: func(s *responseSpec, _ *ValidateInput) { s.Audience = "https://other.example" }, check: CheckAudience},
-		"missing audience":         {mod: func(s *responseSpec, _ *ValidateInput) { s.Audience = "" }, check: CheckAudience},
-		"wrong issuer":             {mod: func(s *responseSpec, _ *ValidateInput) { s.Issuer = "https://evil.example" }, check: CheckIssuer},
-		"wrong destination":        {mod: func(s *responseSpec, _ *ValidateInput) { s.Destination = "https://other.example/acs" }, check: CheckDestination},
-		"signed without destination": {mod: func(s *responseSpec, _ *ValidateInput) { s.Destination = "" }, check: CheckDestination},
-		"wrong recipient":          {mod: func(s *responseSpec, _ *ValidateInput) { s.Recipient = "https://other.example/acs" }, check: CheckRecipient},
-		"other request":            {mod: func(s *responseSpec, _ *ValidateInput) { s.InResponseTo = "_other" }, check: CheckInResponseTo},
-		"unsolicited not allowed":  {mod: func(s *responseSpec, in *ValidateInput) { s.InResponseTo, in.RequestID = "", "" }, check: CheckInResponseTo},
+		"wrong audience":                      {mod: func(s *responseSpec, _ *ValidateInput) { s.Audience = "https://other.example" }, check: CheckAudience},
+		"missing audience":                    {mod: func(s *responseSpec, _ *ValidateInput) { s.Audience = "" }, check: CheckAudience},
+		"wrong issuer":                        {mod: func(s *responseSpec, _ *ValidateInput) { s.Issuer = "https://evil.example" }, check: CheckIssuer},
+		"wrong destination":                   {mod: func(s *responseSpec, _ *ValidateInput) { s.Destination = "https://other.example/acs" }, check: CheckDestination},
+		"signed without destination":          {mod: func(s *responseSpec, _ *ValidateInput) { s.Destination = "" }, check: CheckDestination},
+		"wrong recipient":                     {mod: func(s *responseSpec, _ *ValidateInput) { s.Recipient = "https://other.example/acs" }, check: CheckRecipient},
+		"other request":                       {mod: func(s *responseSpec, _ *ValidateInput) { s.InResponseTo = "_other" }, check: CheckInResponseTo},
+		"unsolicited not allowed":             {mod: func(s *responseSpec, in *ValidateInput) { s.InResponseTo, in.RequestID = "", "" }, check: CheckInResponseTo},
 		"stale InResponseTo when unsolicited": {mod: func(s *responseSpec, in *ValidateInput) { in.RequestID, in.IdP.AllowUnsolicited = "", true }, check: CheckInResponseTo},
-		"expired beyond skew":      {mod: func(_ *responseSpec, in *ValidateInput) { in.Now = vNow.Add(5*time.Minute + 2*time.Minute) }, check: CheckTime},
-		"not yet valid":            {mod: func(_ *responseSpec, in *ValidateInput) { in.Now = vNow.Add(-3 * time.Minute) }, check: CheckTime},
-		"two assertions":           {mod: func(s *responseSpec, _ *ValidateInput) { s.ExtraSignedAssertions = 1 }, check: CheckAssertions},
-		"extra unsigned assertion": {mod: func(s *responseSpec, _ *ValidateInput) { s.SignResponse = false; s.ExtraUnsignedAssertion = true }, check: CheckAssertions},
+		"expired beyond skew":                 {mod: func(_ *responseSpec, in *ValidateInput) { in.Now = vNow.Add(5*time.Minute + 2*time.Minute) }, check: CheckTime},
+		"not yet valid":                       {mod: func(_ *responseSpec, in *ValidateInput) { in.Now = vNow.Add(-3 * time.Minute) }, check: CheckTime},
+		"two assertions":                      {mod: func(s *responseSpec, _ *ValidateInput) { s.ExtraSignedAssertions = 1 }, check: CheckAssertions},
+		"extra unsigned assertion":            {mod: func(s *responseSpec, _ *ValidateInput) { s.SignResponse = false; s.ExtraUnsignedAssertion = true }, check: CheckAssertions},
 		"status not success": {mod: func(s *responseSpec, _ *ValidateInput) {
 			s.StatusCode, s.StatusMessage = "urn:oasis:names:tc:SAML:2.0:status:Responder", "User not assigned"
 		}, check: CheckStatus},
 		"doctype": {after: func(b []byte) []byte {
 			return append([]byte(`<!DOCTYPE r [<!ENTITY x "y">]>`), b[bytes.Index(b, []byte("<samlp:Response")):]...)
 		}, check: CheckDoctype},
-		"lowercase doctype":  {after: func(b []byte) []byte { return append([]byte("<!doctype x>"), b...) }, check: CheckDoctype},
-		"not xml":            {after: func([]byte) []byte { return []byte("hello <") }, check: CheckXML},
-		"not a response":     {after: func([]byte) []byte { return []byte(`<samlp:AuthnRequest xmlns:samlp="` + nsProtocol + `"/>`) }, check: CheckXML},
-		"email missing":      {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes = s.Attributes[1:] }, check: CheckEmail},
-		"two email values":   {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes[0].Values = []string{"a@x.org", "b@x.org"} }, check: CheckEmail},
-		"email not an email": {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes[0].Values = []string{"maya"} }, check: CheckEmail},
-		"NameID not an email": {mod: func(_ *responseSpec, in *ValidateInput) { in.IdP.EmailFromNameID = true }, check: CheckEmail},
-		"expired certificate": {mod: func(_ *responseSpec, in *ValidateInput) { in.Now = idpKey.Cert.NotAfter.Add(time.Hour) }, check: CheckCertificate},
+		"lowercase doctype":         {after: func(b []byte) []byte { return append([]byte("<!doctype x>"), b...) }, check: CheckDoctype},
+		"not xml":                   {after: func([]byte) []byte { return []byte("hello <") }, check: CheckXML},
+		"not a response":            {after: func([]byte) []byte { return []byte(`<samlp:AuthnRequest xmlns:samlp="` + nsProtocol + `"/>`) }, check: CheckXML},
+		"email missing":             {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes = s.Attributes[1:] }, check: CheckEmail},
+		"two email values":          {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes[0].Values = []string{"a@x.org", "b@x.org"} }, check: CheckEmail},
+		"email not an email":        {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes[0].Values = []string{"maya"} }, check: CheckEmail},
+		"NameID not an email":       {mod: func(_ *responseSpec, in *ValidateInput) { in.IdP.EmailFromNameID = true }, check: CheckEmail},
+		"expired certificate":       {mod: func(_ *responseSpec, in *ValidateInput) { in.Now = idpKey.Cert.NotAfter.Add(time.Hour) }, check: CheckCertificate},
 		"no certificate configured": {mod: func(_ *responseSpec, in *ValidateInput) { in.IdP.SigningCerts = nil }, check: CheckCertificate},
 		"too large": {after: func(b []byte) []byte {
 			return append(b, bytes.Repeat([]byte(" "), MaxResponseXMLBytes)...)

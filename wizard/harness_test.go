@@ -86,7 +86,7 @@ func (h *harness) exec(cmd tea.Cmd) {
 	if cmd == nil {
 		return
 	}
-	go h.deliver(cmd())
+	go func() { h.deliver(cmd()) }()
 }
 
 func (h *harness) deliver(msg tea.Msg) {

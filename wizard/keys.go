@@ -27,9 +27,9 @@ func newKeyMap() keyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
 	return keyMap{
-		Next:      b("enter", "next step", "enter", "tab"),
-		Back:      b("esc", "previous step", "esc", "shift+tab"),
-		Help:      b("?", "more keys", "?"),
+		Next:      b("enter", "next", "enter", "tab"),
+		Back:      b("esc", "back", "esc", "shift+tab"),
+		Help:      b("?", "help", "?"),
 		Quit:      b("q", "quit", "q", "ctrl+c"),
 		ForceQuit: b("ctrl+c", "quit", "ctrl+c"),
 		Up:        b("↑/k", "up", "up", "k"),

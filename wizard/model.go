@@ -544,7 +544,15 @@ func (m *Model) footer(w int) []string {
 		full := m.help.FullHelpView([][]key.Binding{stepKeys, nav})
 		return prefix(lines(full), " ")
 	}
-	return []string{" " + m.help.ShortHelpView(append(append([]key.Binding{}, stepKeys...), nav...))}
+	// One line: drop the step's last keys (still listed by ?) rather than
+	// the way on, back and out.
+	for {
+		line := m.help.ShortHelpView(append(append([]key.Binding{}, stepKeys...), nav...))
+		if len(stepKeys) == 0 || width(line) <= w-1 {
+			return []string{" " + line}
+		}
+		stepKeys = stepKeys[:len(stepKeys)-1]
+	}
 }
 
 func prefix(ls []string, p string) []string {

@@ -123,13 +123,18 @@ func (s *accessStep) newForm(m *Model) tea.Cmd {
 				}),
 		}
 	}
-	w, h := m.paneSize()
+	w, _ := m.paneSize()
 	s.formW = w
 	s.form = huh.NewForm(huh.NewGroup(fields...)).
 		WithShowHelp(false).
 		WithTheme(huh.ThemeFunc(huh.ThemeCharm)).
-		WithWidth(w).WithHeight(max(h-3, 4))
-	return s.form.Init()
+		WithWidth(w)
+	cmd := s.form.Init()
+	if s.state == accessSignIn && s.email != "" {
+		// A retry: keep the email and start at the password.
+		cmd = tea.Batch(cmd, s.form.NextField())
+	}
+	return cmd
 }
 
 func (s *accessStep) modal() bool {
@@ -179,10 +184,9 @@ func (s *accessStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		return m.signIn(msg.admin, msg.org, msg.settings), false
 	case tea.WindowSizeMsg:
 		if s.form != nil && (s.state == accessSetup || s.state == accessSignIn) {
-			w, h := m.paneSize()
-			if w != s.formW {
+			if w, _ := m.paneSize(); w != s.formW {
 				s.formW = w
-				s.form = s.form.WithWidth(w).WithHeight(max(h-3, 4))
+				s.form = s.form.WithWidth(w)
 			}
 		}
 		return nil, false

@@ -45,7 +45,7 @@ const (
 	kindKeep // edit only: keep the current metadata
 )
 
-var kindLabels = [...]string{"File path or URL", "Paste XML", "Keep current metadata"}
+var kindLabels = [...]string{"File or URL", "Paste XML", "Keep current"}
 
 // SPMetadataFile is the name of the SP metadata file the wizard writes.
 const SPMetadataFile = "ssowizard-sp-metadata.xml"
@@ -130,7 +130,7 @@ func newIdPsStep() *idpsStep {
 	s := &idpsStep{
 		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		name:   newInput("okta-main", 40),
-		source: newInput("https://…/metadata  or  ./idp-metadata.xml", 4096),
+		source: newInput("https://… or ./metadata.xml", 4096),
 		filter: newInput("type to filter by entity ID or name", 200),
 		first:  newInput("e.g. firstName or …/claims/givenname", 500),
 		last:   newInput("e.g. lastName or …/claims/surname", 500),
@@ -562,7 +562,7 @@ func (s *idpsStep) submitForm(m *Model) tea.Cmd {
 			return s.focusField(2)
 		}
 		if !strings.HasPrefix(src, "<") {
-			s.formErr = "Pasted metadata must be XML starting with '<'. To load a file or URL choose \"File path or URL\"."
+			s.formErr = "Pasted metadata must be XML starting with '<'. To load a file or URL choose \"File or URL\"."
 			return s.focusField(2)
 		}
 	} else {
@@ -832,18 +832,18 @@ func (s *idpsStep) listView(m *Model, w, h int) (string, []string) {
 		}
 	}
 	out = append(out, "", m.st.bold.Render("Give your IdP these values"))
-	valW := max(w-2-13-3, 10)
+	valW := max(w-13-2, 10)
 	row := func(label, val, k string) string {
 		if val == "" {
 			val = "…"
 		}
-		return "  " + fit(label, 13) + fit(midTruncate(val, valW), valW) + " " + m.st.keyHint.Render(k)
+		return fit(label, 13) + fit(midTruncate(val, valW), valW) + " " + m.st.keyHint.Render(k)
 	}
 	out = append(out,
 		row("SP entity ID", m.sp.EntityID, "1"),
 		row("ACS URL", m.sp.ACSURL, "2"),
-		row("Metadata URL", m.sp.MetadataURL, "3"),
-		m.st.faint.Render(truncate("  1/2/3 copy · s saves the SP metadata as ./"+SPMetadataFile, w)))
+		row("SP metadata", m.sp.MetadataURL, "3"),
+		m.st.faint.Render(truncate("1/2/3 copy · s writes ./"+SPMetadataFile, w)))
 	if m.spErr != nil {
 		out = append(out, m.st.err.Render(truncate("✗ "+humanErr(m.spErr), w)))
 	}
@@ -1040,7 +1040,7 @@ func (s *idpsStep) mappingsView(m *Model, w int) (string, []string) {
 	out = append(out, m.field("first_name ←", labelW, s.mapFocus == 0, s.first.View(), w))
 	out = append(out, m.field("last_name ←", labelW, s.mapFocus == 1, s.last.View(), w))
 	out = append(out, "")
-	out = append(out, wrap(m.st.faint.Render("Okta usually sends firstName/lastName; Entra ID and AD FS send claim URIs such as http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname."), w)...)
+	out = append(out, wrap(m.st.faint.Render("Okta usually sends firstName and lastName; Entra ID and AD FS send claim URIs (…/claims/givenname, …/claims/surname)."), w)...)
 	return s.flowTitle() + ": attributes", out
 }
 

@@ -185,7 +185,10 @@ func (s *testStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	if s.detail {
 		switch msg.String() {
 		case "esc", "enter", "v", "q", "backspace":
+			// Back to the live list with nothing selected, so that enter
+			// moves on again.
 			s.detail = false
+			s.cursor = -1
 		case "up", "k":
 			if s.cursor > 0 {
 				s.cursor--
@@ -315,7 +318,7 @@ func (s *testStep) view(m *Model, w, h int) (string, []string) {
 }
 
 func (s *testStep) attemptLines(m *Model, a model.Attempt, selected bool, w int) []string {
-	cur := ""
+	cur := " "
 	if selected {
 		cur = m.st.selected.Render("▸")
 	}
@@ -324,27 +327,44 @@ func (s *testStep) attemptLines(m *Model, a model.Attempt, selected bool, w int)
 	if idp == "" {
 		idp = "?"
 	}
+	// wrapped hangs a long line's continuation under an indent.
+	wrapped := func(render func(...string) string, first, rest string, indent int) []string {
+		var out []string
+		for _, l := range hang(first, rest, w-1, indent) {
+			out = append(out, " "+render(l))
+		}
+		return out
+	}
 	if a.Outcome == model.OutcomeSuccess {
 		n := len(a.Attributes)
-		line := fmt.Sprintf("%s ✓ %s  %s  %s  %s", ts, idp, a.Email, a.Role, plural(n, "attribute"))
+		head := fmt.Sprintf("%s ✓ %s  %s  %s", ts, idp, a.Email, a.Role)
+		tail := "  " + plural(n, "attribute")
 		if a.AccountCreated {
-			line += " · new account"
+			tail += " · new account"
 		}
 		if selected {
-			line += " (v)"
+			tail += " (v)"
 		}
-		return []string{cur + m.st.ok.Render(truncate(line, w-width(cur)))}
+		if width(head+tail) <= w-1 {
+			return []string{cur + m.st.ok.Render(head+tail)}
+		}
+		return []string{
+			cur + m.st.ok.Render(truncate(head, w-1)),
+			" " + m.st.ok.Render(truncate("         "+strings.TrimSpace(tail), w-1)),
+		}
 	}
 	reason := a.Reason
 	if reason == "" {
 		reason = a.Check
 	}
-	line := fmt.Sprintf("%s ✗ %s  %s", ts, idp, reason)
-	out := []string{cur + m.st.err.Render(truncate(line, w-width(cur)))}
+	out := wrapped(m.st.err.Render, fmt.Sprintf("%s ✗ %s  ", ts, idp), reason, 11)
 	for _, kv := range [][2]string{{"expected", a.Expected}, {"received", a.Received}, {"fix", a.Fix}} {
 		if kv[1] != "" {
-			out = append(out, truncate("    "+fit(kv[0], 9)+" "+kv[1], w))
+			out = append(out, wrapped(func(s ...string) string { return strings.Join(s, "") }, "    "+fit(kv[0], 9)+" ", kv[1], 14)...)
 		}
+	}
+	if selected && len(out) > 0 {
+		out[0] = cur + strings.TrimPrefix(out[0], " ")
 	}
 	return out
 }
@@ -352,8 +372,15 @@ func (s *testStep) attemptLines(m *Model, a model.Attempt, selected bool, w int)
 func (s *testStep) detailView(m *Model, a model.Attempt, w, h int) []string {
 	var out []string
 	row := func(k, v string) {
-		if v != "" {
-			out = append(out, fit(k, 10)+truncate(v, w-10))
+		if v == "" {
+			return
+		}
+		for i, l := range wrap(v, w-10) {
+			if i == 0 {
+				out = append(out, fit(k, 10)+l)
+			} else {
+				out = append(out, strings.Repeat(" ", 10)+l)
+			}
 		}
 	}
 	outcome := m.st.ok.Render("✓ success")
@@ -390,8 +417,8 @@ func (s *testStep) detailView(m *Model, a model.Attempt, w, h int) []string {
 		if len(vals) == 0 {
 			v = "(no value)"
 		}
-		out = append(out, truncate("  "+n, w))
-		out = append(out, truncate("    → "+v, w))
+		out = append(out, hang("  ", n, w, 4)...)
+		out = append(out, hang("    → ", v, w, 6)...)
 	}
 	if len(out) > h {
 		out = append(out[:h-1], m.st.faint.Render("…"))

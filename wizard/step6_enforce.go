@@ -154,7 +154,8 @@ func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
 		}
 		return "  "
 	}
-	out = append(out, cur(0)+"Participants  "+sw+"  "+m.st.faint.Render(truncate("SSO required for sign-up and sign-in", max(w-25, 4))))
+	out = append(out, cur(0)+"Enforce SSO for participants  "+sw)
+	out = append(out, m.st.faint.Render(truncate("    When on, every sign-up and sign-in needs SSO.", w)))
 	if s.working {
 		out = append(out, m.st.faint.Render("    saving…"))
 	}
@@ -228,7 +229,7 @@ func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
 	if s.focus == 1 {
 		fin = m.st.active.Render("[Finish]")
 	}
-	out = append(out, cur(1)+fin+m.st.faint.Render("  enforcing is optional; you can finish now"))
+	out = append(out, cur(1)+fin+m.st.faint.Render(truncate("  (enforcing is optional)", max(w-12, 0))))
 	return "6 · Enforce SSO", out
 }
 

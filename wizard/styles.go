@@ -135,3 +135,21 @@ func lines(s string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// hang wraps first+rest to w cells, indenting the continuation lines.
+func hang(first, rest string, w, indent int) []string {
+	full := first + rest
+	ls := wrap(full, w)
+	if len(ls) <= 1 || w-indent < 8 {
+		return ls
+	}
+	l1 := strings.TrimRight(ls[0], " ")
+	if !strings.HasPrefix(full, l1) {
+		return ls
+	}
+	out := []string{l1}
+	for _, l := range wrap(strings.TrimLeft(full[len(l1):], " "), w-indent) {
+		out = append(out, strings.Repeat(" ", indent)+l)
+	}
+	return out
+}

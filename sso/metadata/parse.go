@@ -483,6 +483,9 @@ func buildEntity(e *entityState) Entity {
 		ent.DisplayName = pickLang(e.orgNames)
 	}
 	ent.Product = guessProduct(ent.EntityID, role.sso)
+	if isBuiltInDemo(ent) {
+		ent.Product = "demo"
+	}
 
 	// The most basic problem wins: a missing entityID or SAML 1-only IdP
 	// explains a missing endpoint, which in turn matters more than a
@@ -708,6 +711,21 @@ func pickLang(names []langText) string {
 
 // guessProduct names the IdP product from its entityID and sign-on URLs; it
 // is used for guidance only, so a wrong guess costs little.
+// isBuiltInDemo recognises ssowizard's own demo IdP (by the organization
+// name its metadata carries, and only on a loopback address), so that
+// `serve` and the wizard know to start it.
+func isBuiltInDemo(e Entity) bool {
+	if e.DisplayName != "ssowizard demo IdP" {
+		return false
+	}
+	u, err := url.Parse(e.EntityID)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
+}
+
 func guessProduct(entityID string, sso []model.Endpoint) string {
 	urls := []string{entityID}
 	for _, ep := range sso {
