@@ -15,11 +15,10 @@ type keyMap struct {
 	CopyEntityID, CopyACS, CopyMeta   key.Binding
 	SaveMetadata                      key.Binding
 	CopyMentee, CopyMentor            key.Binding
-	View, Retry                       key.Binding
+	Retry                             key.Binding
 	NameID, Reset                     key.Binding
 	Yes, No, Confirm, Cancel          key.Binding
-	NextField, PrevField, Submit      key.Binding
-	Choose, Finish                    key.Binding
+	Submit                            key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -48,7 +47,6 @@ func newKeyMap() keyMap {
 
 		CopyMentee: b("1", "copy mentee link", "1"),
 		CopyMentor: b("2", "copy mentor link", "2"),
-		View:       b("v", "view attributes", "v", "enter"),
 		Retry:      b("r", "retry", "r"),
 
 		NameID: b("n", "use the NameID", "n"),
@@ -59,12 +57,7 @@ func newKeyMap() keyMap {
 		Confirm: b("enter", "confirm", "enter"),
 		Cancel:  b("esc", "cancel", "esc"),
 
-		NextField: b("tab", "next field", "tab"),
-		PrevField: b("shift+tab", "previous field", "shift+tab"),
-		Submit:    b("enter", "continue", "enter"),
-
-		Choose: b("enter", "choose", "enter"),
-		Finish: b("enter", "finish", "enter"),
+		Submit: b("enter", "continue", "enter"),
 	}
 }
 

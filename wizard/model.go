@@ -546,10 +546,11 @@ func (m *Model) footer(w int) []string {
 	}
 	// One line: drop the step's last keys (still listed by ?) rather than
 	// the way on, back and out.
+	m.help.SetWidth(0)
 	for {
 		line := m.help.ShortHelpView(append(append([]key.Binding{}, stepKeys...), nav...))
 		if len(stepKeys) == 0 || width(line) <= w-1 {
-			return []string{" " + line}
+			return []string{" " + truncate(line, w-1)}
 		}
 		stepKeys = stepKeys[:len(stepKeys)-1]
 	}

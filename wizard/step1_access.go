@@ -84,11 +84,11 @@ func validEmail(v string) error {
 func (s *accessStep) newForm(m *Model) tea.Cmd {
 	s.password, s.confirm = "", ""
 	email := huh.NewInput().Title("Admin email").Value(&s.email).Validate(validEmail).
-		Placeholder("ana@example.org")
+		Placeholder("e.g. ana@example.org")
 	var fields []huh.Field
 	if s.state == accessSetup {
 		fields = []huh.Field{
-			huh.NewInput().Title("Organization name").Value(&s.orgName).Placeholder("Acme Mentoring").
+			huh.NewInput().Title("Organization name").Value(&s.orgName).Placeholder("e.g. Acme Mentoring").
 				Validate(func(v string) error {
 					if strings.TrimSpace(v) == "" {
 						return errors.New("enter your organization's name")

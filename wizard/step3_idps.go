@@ -633,9 +633,27 @@ func (s *idpsStep) refilter() {
 			s.matches = append(s.matches, i)
 		}
 	}
+	// Usable IdPs first: in a federation aggregate they are the few that
+	// can be chosen at all.
+	sort.SliceStable(s.matches, func(a, b int) bool {
+		return s.doc.IdPs[s.matches[a]].Usable() && !s.doc.IdPs[s.matches[b]].Usable()
+	})
 	if s.pick >= len(s.matches) {
 		s.pick = max(len(s.matches)-1, 0)
 	}
+}
+
+// shortProblem is an unusable entity's reason without the entity ID it
+// usually starts with (the picker shows the ID on the line above).
+func shortProblem(e metadata.Entity) string {
+	msg := e.Problem.Message
+	for _, p := range []string{`"` + e.EntityID + `" `, e.EntityID + " "} {
+		if strings.HasPrefix(msg, p) {
+			msg = strings.TrimPrefix(msg, p)
+			break
+		}
+	}
+	return msg
 }
 
 func (s *idpsStep) pickKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
@@ -926,7 +944,7 @@ func (s *idpsStep) pickView(m *Model, w, h int) (string, []string) {
 		detail := "✓ usable"
 		st := m.st.ok
 		if !e.Usable() {
-			detail, st = "✗ "+e.Problem.Message, m.st.err
+			detail, st = "✗ "+shortProblem(e), m.st.err
 		}
 		if e.DisplayName != "" {
 			detail = e.DisplayName + " · " + detail

@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"ssowizard/store/model"
 )
@@ -38,6 +39,7 @@ type testStep struct {
 	pollGen  int
 	cursor   int // selected attempt; -1 none
 	detail   bool
+	scroll   int // first line shown of the detail view
 }
 
 type (
@@ -190,12 +192,22 @@ func (s *testStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			s.detail = false
 			s.cursor = -1
 		case "up", "k":
+			s.scroll = max(s.scroll-1, 0)
+		case "down", "j":
+			s.scroll++ // clamped when drawn
+		case "pgup":
+			s.scroll = max(s.scroll-10, 0)
+		case "pgdown", "space":
+			s.scroll += 10
+		case "left", "h":
 			if s.cursor > 0 {
 				s.cursor--
+				s.scroll = 0
 			}
-		case "down", "j":
+		case "right", "l":
 			if s.cursor < len(s.attempts)-1 {
 				s.cursor++
+				s.scroll = 0
 			}
 		}
 		return nil, true
@@ -229,11 +241,11 @@ func (s *testStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			if s.cursor < 0 {
 				s.cursor = len(s.attempts) - 1
 			}
-			s.detail = true
+			s.detail, s.scroll = true, 0
 		}
 		return nil, true
 	case msg.String() == "enter" && s.cursor >= 0 && s.cursor < len(s.attempts):
-		s.detail = true
+		s.detail, s.scroll = true, 0
 		return nil, true
 	}
 	return nil, false
@@ -417,18 +429,31 @@ func (s *testStep) detailView(m *Model, a model.Attempt, w, h int) []string {
 		if len(vals) == 0 {
 			v = "(no value)"
 		}
-		out = append(out, hang("  ", n, w, 4)...)
+		// Attribute names are often URIs: break them at their slashes.
+		for i, l := range strings.Split(ansi.Wrap(n, w-4, "/"), "\n") {
+			if i == 0 {
+				out = append(out, "  "+l)
+			} else {
+				out = append(out, "    "+l)
+			}
+		}
 		out = append(out, hang("    → ", v, w, 6)...)
 	}
-	if len(out) > h {
-		out = append(out[:h-1], m.st.faint.Render("…"))
+	if len(out) <= h {
+		s.scroll = 0
+		return out
 	}
-	return out
+	s.scroll = min(s.scroll, len(out)-h+1)
+	shown := out[s.scroll:]
+	if len(shown) > h {
+		shown = append(shown[:h-1:h-1], m.st.faint.Render(fmt.Sprintf("↓ %d more lines (↓/space)", len(out)-s.scroll-h+1)))
+	}
+	return shown
 }
 
 func (s *testStep) keys(m *Model) []key.Binding {
 	if s.detail {
-		return []key.Binding{hint("esc", "back"), hint("↑/↓", "other attempts")}
+		return []key.Binding{hint("esc", "back"), hint("↑/↓", "scroll"), hint("←/→", "other attempts")}
 	}
 	switch s.state {
 	case testFailed:

@@ -87,7 +87,7 @@ func wrap(s string, w int) []string {
 	if w <= 0 {
 		return nil
 	}
-	return strings.Split(ansi.Wrap(s, w, " -/"), "\n")
+	return strings.Split(ansi.Wrap(s, w, ""), "\n")
 }
 
 // midTruncate keeps the start and the end of a long value (URLs and entity
