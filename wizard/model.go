@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -595,7 +596,15 @@ func (m *Model) Summary() string {
 	}
 	fmt.Fprintf(&b, "  Participant accounts  %d\n", len(m.enforce.accounts))
 	if m.sp.BaseURL != "" {
-		fmt.Fprintf(&b, "Run `ssowizard serve` to keep the sign-in pages at %s running.", m.sp.BaseURL)
+		cmd := "ssowizard serve"
+		if u, err := url.Parse(m.sp.BaseURL); err == nil && m.sp.BaseURL != "http://127.0.0.1:8942" {
+			// Say exactly how to serve the URLs the IdP was given.
+			cmd += " --addr " + u.Host
+			if u.Scheme != "http" || strings.Trim(u.Path, "/") != "" {
+				cmd += " --base-url " + m.sp.BaseURL
+			}
+		}
+		fmt.Fprintf(&b, "Run `%s` to keep the sign-in pages at %s running.", cmd, m.sp.BaseURL)
 	} else {
 		b.WriteString("Run `ssowizard serve` to keep the sign-in pages running.")
 	}

@@ -301,7 +301,10 @@ func (s *testStep) view(m *Model, w, h int) (string, []string) {
 	// always shown).
 	var blocks [][]string
 	for i, a := range s.attempts {
-		blocks = append(blocks, s.attemptLines(m, a, i == s.cursor, w))
+		// The selected attempt, or else the newest, is shown in full; the
+		// others take one line each so that the history stays visible.
+		expanded := i == s.cursor || (s.cursor < 0 && i == len(s.attempts)-1)
+		blocks = append(blocks, s.attemptLines(m, a, i == s.cursor, expanded, w))
 	}
 	room := h - len(out)
 	end := len(blocks)
@@ -329,7 +332,7 @@ func (s *testStep) view(m *Model, w, h int) (string, []string) {
 	return title, append(out, shown...)
 }
 
-func (s *testStep) attemptLines(m *Model, a model.Attempt, selected bool, w int) []string {
+func (s *testStep) attemptLines(m *Model, a model.Attempt, selected, expanded bool, w int) []string {
 	cur := " "
 	if selected {
 		cur = m.st.selected.Render("▸")
@@ -368,6 +371,9 @@ func (s *testStep) attemptLines(m *Model, a model.Attempt, selected bool, w int)
 	reason := a.Reason
 	if reason == "" {
 		reason = a.Check
+	}
+	if !expanded {
+		return []string{cur + m.st.err.Render(truncate(fmt.Sprintf("%s ✗ %s  %s", ts, idp, reason), w-1))}
 	}
 	out := wrapped(m.st.err.Render, fmt.Sprintf("%s ✗ %s  ", ts, idp), reason, 11)
 	for _, kv := range [][2]string{{"expected", a.Expected}, {"received", a.Received}, {"fix", a.Fix}} {
