@@ -599,8 +599,9 @@ func (m *Model) Summary() string {
 		cmd := "ssowizard serve"
 		if u, err := url.Parse(m.sp.BaseURL); err == nil && m.sp.BaseURL != "http://127.0.0.1:8942" {
 			// Say exactly how to serve the URLs the IdP was given.
-			cmd += " --addr " + u.Host
-			if u.Scheme != "http" || strings.Trim(u.Path, "/") != "" {
+			if u.Scheme == "http" && u.Port() != "" && strings.Trim(u.Path, "/") == "" {
+				cmd += " --addr " + u.Host
+			} else {
 				cmd += " --base-url " + m.sp.BaseURL
 			}
 		}
