@@ -39,6 +39,26 @@ type Backend struct {
 	sp      *sso.SP
 	srv     *sso.Server
 	demo    *runningDemo
+	// admin is the signed-in admin's email: the audit trail's "who".
+	admin string
+}
+
+// as returns ctx carrying the signed-in admin as the actor of changes made
+// through the wizard.
+func (b *Backend) as(ctx context.Context) context.Context {
+	b.mu.Lock()
+	who := b.admin
+	b.mu.Unlock()
+	if who == "" {
+		who = "wizard (not signed in)"
+	}
+	return store.WithActor(ctx, who, store.ViaWizard)
+}
+
+func (b *Backend) signedIn(a model.Admin) {
+	b.mu.Lock()
+	b.admin = a.Email
+	b.mu.Unlock()
 }
 
 var _ wizard.Backend = (*Backend)(nil)
@@ -81,13 +101,35 @@ func (b *Backend) Org(ctx context.Context) (model.Org, error) { return b.st.Org(
 
 // Setup implements wizard.Backend.
 func (b *Backend) Setup(ctx context.Context, orgName, email, password string) (model.Admin, error) {
-	_, admin, err := b.st.Setup(ctx, orgName, email, password)
+	_, admin, err := b.st.Setup(store.WithActor(ctx, email, store.ViaWizard), orgName, email, password)
+	if err == nil {
+		b.signedIn(admin)
+	}
 	return admin, err
 }
 
-// SignIn implements wizard.Backend.
+// SignIn implements wizard.Backend. While SSO is enforced for admins, a
+// password no longer opens the wizard: only a one-time recovery code
+// (ssowizard recover) or admin SSO does.
 func (b *Backend) SignIn(ctx context.Context, email, password string) (model.Admin, error) {
-	return b.st.SignIn(ctx, email, password)
+	enforced, err := b.st.AdminEnforced(ctx)
+	if err != nil {
+		return model.Admin{}, err
+	}
+	var a model.Admin
+	if enforced {
+		a, err = b.st.RedeemRecoveryCode(store.WithActor(ctx, email, store.ViaWizard), email, password)
+		if errors.Is(err, store.ErrBadRecoveryCode) {
+			err = &model.GuardError{Reason: "SSO is enforced for admins: sign in with your identity provider, or enter a " +
+				"one-time recovery code from `ssowizard recover` as the password"}
+		}
+	} else {
+		a, err = b.st.SignIn(ctx, email, password)
+	}
+	if err == nil {
+		b.signedIn(a)
+	}
+	return a, err
 }
 
 // Settings implements wizard.Backend.
@@ -95,12 +137,12 @@ func (b *Backend) Settings(ctx context.Context) (model.Settings, error) { return
 
 // SetSSO implements wizard.Backend.
 func (b *Backend) SetSSO(ctx context.Context, audience string, on bool) error {
-	return b.st.SetSSO(ctx, audience, on)
+	return b.st.SetSSO(b.as(ctx), audience, on)
 }
 
 // SetEnforced implements wizard.Backend.
 func (b *Backend) SetEnforced(ctx context.Context, audience string, on bool) error {
-	return b.st.SetEnforced(ctx, audience, on)
+	return b.st.SetEnforced(b.as(ctx), audience, on)
 }
 
 // SetWizardStep implements wizard.Backend.
@@ -149,20 +191,22 @@ func (b *Backend) startDemoLocked(ctx context.Context, addr string) error {
 
 // AddIdP implements wizard.Backend.
 func (b *Backend) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
-	return b.st.AddIdP(ctx, idp)
+	return b.st.AddIdP(b.as(ctx), idp)
 }
 
 // UpdateIdP implements wizard.Backend.
 func (b *Backend) UpdateIdP(ctx context.Context, name string, idp model.IdP) (model.IdP, error) {
-	return b.st.UpdateIdP(ctx, name, idp)
+	return b.st.UpdateIdP(b.as(ctx), name, idp)
 }
 
 // RemoveIdP implements wizard.Backend.
-func (b *Backend) RemoveIdP(ctx context.Context, name string) error { return b.st.RemoveIdP(ctx, name) }
+func (b *Backend) RemoveIdP(ctx context.Context, name string) error {
+	return b.st.RemoveIdP(b.as(ctx), name)
+}
 
 // SetEmailSource implements wizard.Backend.
 func (b *Backend) SetEmailSource(ctx context.Context, name, attribute string, fromNameID bool) error {
-	return b.st.SetEmailSource(ctx, name, attribute, fromNameID)
+	return b.st.SetEmailSource(b.as(ctx), name, attribute, fromNameID)
 }
 
 // SP implements wizard.Backend.

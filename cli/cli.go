@@ -70,6 +70,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 		env.Clock = model.SystemClock{}
 	}
 	app := &app{env: env}
+	// Every change a command makes is recorded as the local user's, made
+	// from the command line, unless the command says otherwise.
+	ctx = store.WithActor(ctx, app.localUser(), store.ViaCLI)
 	root := app.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
@@ -177,9 +180,11 @@ interactive wizard; the commands below do the same from scripts.`,
 	root.Flags().StringVar(&w.addr, "addr", defaultSPAddr, "address of the SP listener started by the test step")
 	root.Flags().StringVar(&w.baseURL, "base-url", "", "public base URL of the SP (default http://<addr>)")
 	root.Flags().StringVar(&w.demoAddr, "demo-addr", defaultDemoAddr, "address of the built-in demo IdP")
+	root.Flags().BoolVar(&w.accessible, "accessible", false, "plain line-by-line prompts (screen readers, piped answers); also ACCESSIBLE=1")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(a.idpCmd(), a.ssoCmd(), a.statusCmd(), a.accountsCmd(), a.serveCmd(), a.demoIdPCmd())
+	root.AddCommand(a.idpCmd(), a.ssoCmd(), a.statusCmd(), a.accountsCmd(), a.serveCmd(), a.demoIdPCmd(),
+		a.applyCmd(), a.exportCmd(), a.adminCmd(), a.logCmd(), a.diagnoseCmd(), a.recoverCmd())
 	return root
 }
 

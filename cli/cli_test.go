@@ -181,7 +181,7 @@ func TestUsageAndGuardExitCodes(t *testing.T) {
 		{[]string{"sso", "enforce", "--for", "participants"}, ExitRefused},
 		{[]string{"sso", "enable", "--for", "participants"}, ExitOK},
 		{[]string{"sso", "enforce", "--for", "participants"}, ExitRefused},
-		{[]string{"sso", "enforce", "--for", "admins"}, ExitUsage},
+		{[]string{"sso", "enforce", "--for", "admins"}, ExitRefused}, // no break-glass path yet
 		{[]string{"idp", "remove"}, ExitUsage},
 		{[]string{}, ExitUsage}, // the wizard without a terminal
 	} {

@@ -68,13 +68,19 @@ func (a *app) ssoCmd() *cobra.Command {
 		return c
 	}
 	var audience string
-	var off bool
+	var off, listAffected bool
 	enforce := &cobra.Command{
-		Use:   "enforce --for participants [--off]",
-		Short: "Require SSO for every participant sign-up and sign-in (refused until an IdP has passed a test)",
-		Args:  cobra.NoArgs,
+		Use:   "enforce --for participants|admins [--off] [--list-affected]",
+		Short: "Require SSO for every sign-up and sign-in of an audience (refused until an IdP has passed a recent test)",
+		Long: `Require SSO for participants or admins. Refused until an identity provider has
+passed a test for that audience in the last 30 days; for admins also until a
+break-glass path exists (ssowizard recover has been run once). Before
+enforcing, it says how many password-only accounts have no tested IdP for
+their email domain (they would be locked out); --list-affected lists them and
+changes nothing.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			aud, err := audienceFlag(audience, false)
+			aud, err := audienceFlag(audience, true)
 			if err != nil {
 				return err
 			}
@@ -82,18 +88,37 @@ func (a *app) ssoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
+			if !off {
+				c, err := st.EnforcementCheck(cmd.Context(), aud)
+				if err != nil {
+					return err
+				}
+				what := "password-only account(s)"
+				if aud == model.AudienceAdmins {
+					what = "admin(s)"
+				}
+				fmt.Fprintf(out, "%d %s have no tested identity provider for their email domain and would be locked out\n", len(c.Affected), what)
+				if listAffected {
+					for _, e := range c.Affected {
+						fmt.Fprintf(out, "  %s\n", e)
+					}
+					return nil
+				}
+			}
 			if err := st.SetEnforced(cmd.Context(), aud, !off); err != nil {
 				return err
 			}
 			if off {
-				fmt.Fprintf(cmd.OutOrStdout(), "SSO is no longer enforced for %s: email/password sign-in works again\n", aud)
+				fmt.Fprintf(out, "SSO is no longer enforced for %s: email/password sign-in works again\n", aud)
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "SSO is enforced for %s: email/password sign-up and sign-in have stopped\n", aud)
+				fmt.Fprintf(out, "SSO is enforced for %s: email/password sign-up and sign-in have stopped\n", aud)
 			}
 			return nil
 		},
 	}
-	enforce.Flags().StringVar(&audience, "for", "", "participants")
+	enforce.Flags().BoolVar(&listAffected, "list-affected", false, "list the accounts that would be locked out, and change nothing")
+	enforce.Flags().StringVar(&audience, "for", "", "participants or admins")
 	enforce.Flags().BoolVar(&off, "off", false, "stop enforcing")
 	cmd.AddCommand(toggle("enable", true), toggle("disable", false), enforce)
 	return cmd

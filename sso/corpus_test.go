@@ -28,6 +28,9 @@ func corpusDir(t *testing.T) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
+			if os.Getenv("SSOWIZARD_REQUIRE_CORPUS") != "" {
+				t.Fatal("../shared/corpus is missing but SSOWIZARD_REQUIRE_CORPUS is set")
+			}
 			t.Skip("shared/corpus not found beside the repository")
 		}
 		dir = parent
@@ -133,7 +136,7 @@ func TestValidateCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			idp := model.IdP{Name: "corpus", EntityID: get("idp_issuer"), SigningCerts: corpusCerts(t, filepath.Join(dir, get("idp"))),
-				AllowUnsolicited: get("unsolicited") == "yes"}
+				AllowUnsolicited: get("unsolicited") == "yes", AllowSHA1: get("needs_sha1") == "yes"}
 			want := get("email_value")
 			if a := get("email_attribute"); a != "" {
 				idp.EmailAttribute = a
@@ -153,6 +156,15 @@ func TestValidateCorpus(t *testing.T) {
 				}
 				if in.DecryptKey, err = ParseKeyPair(append(append(pemKey, '\n'), pemCert...)); err != nil {
 					t.Fatal(err)
+				}
+			}
+			if idp.AllowSHA1 {
+				// Safe by default: without the IdP's legacy SHA-1 opt-in,
+				// the same response is refused for its SHA-1 signature.
+				strict := in
+				strict.IdP.AllowSHA1 = false
+				if _, ce := Validate(strict); ce == nil || ce.Check != CheckSignature || !strings.Contains(ce.Reason, "SHA-1") {
+					t.Errorf("a SHA-1 response without the opt-in: %v", ce)
 				}
 			}
 			a, ce := Validate(in)

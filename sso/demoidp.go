@@ -397,3 +397,16 @@ func (d *DemoIdP) respond(req authnRequest, p DemoPersona, brk string) ([]byte, 
 	}
 	return out, nil
 }
+
+// IdPInitiated builds a signed IdP-initiated response (no InResponseTo)
+// for an ad-hoc user with the given email, addressed to an SP: what an IdP
+// portal's "open the app" link posts. Load tests use it to sign many
+// distinct users ahead of time.
+func (d *DemoIdP) IdPInitiated(email, spEntityID, acs string) ([]byte, error) {
+	return buildResponse(responseSpec{
+		Signer: d.key, SignAssertion: true, SignResponse: true,
+		Now: d.clock.Now().UTC(), Issuer: d.EntityID(), Destination: acs, Recipient: acs, Audience: spEntityID,
+		NameID: "demo-" + email, NameIDFormat: nameIDFormatUnspecified,
+		Attributes: []samlAttr{{Name: model.DefaultEmailAttribute, Values: []string{email}}},
+	})
+}

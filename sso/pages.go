@@ -65,9 +65,38 @@ type postPage struct {
 	Fields                   []postField
 }
 
-// errorPage is a human-readable failure.
+// errorPage is a human-readable failure. A refused sign-in (Ref set) leads
+// with Plain, for the participant, and gives Reason and Fix under the
+// reference, for the administrator they pass it to; other pages show
+// Reason and Fix to the reader.
 type errorPage struct {
-	Heading, Reason, Fix, Ref, Back string
+	Heading, Plain, Reason, Fix, Ref, Back string
+}
+
+// plainFailure says in everyday words, to the participant, what a failed
+// check means for them. It never names the check's values: those are in
+// the attempt log, under the reference.
+func plainFailure(check string) string {
+	switch check {
+	case CheckRelayState, CheckInResponseTo, CheckReplay:
+		return "This sign-in was started too long ago, or was already used. Start again from the sign-up link."
+	case CheckTime:
+		return "The answer from your organization's sign-in service was out of date, often because of a clock difference. Start again; if it happens again, tell your administrator."
+	case CheckConflict:
+		return "Your email address is already linked to another organization account, so this one can't be used for it."
+	case CheckStatus:
+		return "Your organization's sign-in service did not sign you in."
+	case CheckEmail:
+		return "Your organization's sign-in service did not send your email address, which this site needs for your account."
+	case CheckSignature, CheckCertificate:
+		return "The answer from your organization's sign-in service could not be verified, so it was refused to keep your account safe."
+	case CheckSize:
+		return "The sign-in could not be completed right now."
+	case CheckIdP:
+		return "The sign-in service you started with is no longer set up here. Start again from the sign-up link."
+	default:
+		return "Your organization's sign-in service answered, but not in the way this site is set up to accept. This is a set-up problem, not something you did."
+	}
 }
 
 func newNonce() string {

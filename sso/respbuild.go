@@ -23,6 +23,8 @@ type responseSpec struct {
 	Signer        *KeyPair // key and certificate (in KeyInfo) that sign
 	SignAssertion bool
 	SignResponse  bool
+	NoKeyInfo     bool // signatures without KeyInfo (the verifier's certificate is used)
+	SHA1          bool // legacy RSA-SHA1 / SHA-1 digests instead of SHA-256
 
 	Now      time.Time     // IssueInstant, AuthnInstant, NotBefore
 	Validity time.Duration // NotOnOrAfter = Now+Validity; default 5 minutes
@@ -122,7 +124,7 @@ func buildResponse(s responseSpec) ([]byte, error) {
 		}
 	}
 	if s.SignResponse {
-		if err := signAfterIssuer(s.Signer, resp); err != nil {
+		if err := signAfterIssuer(s.Signer, resp, s.sigOpts()); err != nil {
 			return nil, err
 		}
 	}
@@ -191,29 +193,49 @@ func buildAssertion(s responseSpec, id string, sign bool) (*etree.Element, error
 		}
 	}
 	if sign {
-		if err := signAfterIssuer(s.Signer, a); err != nil {
+		if err := signAfterIssuer(s.Signer, a, s.sigOpts()); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
 
+// sigOpts are the signature variants tests forge with.
+type sigOpts struct{ noKeyInfo, sha1 bool }
+
+func (s responseSpec) sigOpts() sigOpts { return sigOpts{noKeyInfo: s.NoKeyInfo, sha1: s.SHA1} }
+
 // signAfterIssuer signs el (enveloped, exclusive c14n, RSA-SHA256, the
 // certificate in KeyInfo) and puts the Signature right after the Issuer, as
 // the SAML schema wants. It signs a copy because goxmldsig's exclusive
 // canonicalizer rewrites the element it is given.
-func signAfterIssuer(kp *KeyPair, el *etree.Element) error {
+func signAfterIssuer(kp *KeyPair, el *etree.Element, opts ...sigOpts) error {
+	var o sigOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	ctx, err := dsig.NewSigningContext(kp.Key, [][]byte{kp.Cert.Raw})
 	if err != nil {
 		return err
 	}
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
+	method := dsig.RSASHA256SignatureMethod
+	if o.sha1 {
+		method = dsig.RSASHA1SignatureMethod
+	}
+	if err := ctx.SetSignatureMethod(method); err != nil {
 		return err
 	}
 	sig, err := ctx.ConstructSignature(el.Copy(), true)
 	if err != nil {
 		return err
+	}
+	if o.noKeyInfo {
+		for _, c := range sig.ChildElements() {
+			if c.Tag == "KeyInfo" {
+				sig.RemoveChild(c)
+			}
+		}
 	}
 	idx := 0
 	for i, tok := range el.Child {

@@ -72,6 +72,11 @@ type Config struct {
 	Skew       time.Duration // allowed clock skew; default 2 minutes, at most 10
 	RequestTTL time.Duration // how long a pending AuthnRequest stays valid; default 10 minutes
 	Via        string        // recorded on attempts: "wizard" or "serve"
+	// MaxFailures is how many failed sign-ins one client address may make
+	// at /saml/acs per FailureWindow before it gets 429s; default
+	// DefaultFailureLimit (raise it for loopback load tests).
+	MaxFailures   int
+	FailureWindow time.Duration // default DefaultFailureWindow
 }
 
 // SP is the SAML service provider.
@@ -83,6 +88,7 @@ type SP struct {
 	meta    []byte
 	csrfKey []byte
 	results *resultCache
+	limiter *failureLimiter
 }
 
 // NewSP loads (or generates and stores on first use) the SP key pair and
@@ -106,11 +112,18 @@ func NewSP(ctx context.Context, st Store, cfg Config) (*SP, error) {
 	if cfg.RequestTTL <= 0 {
 		cfg.RequestTTL = DefaultRequestTTL
 	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = DefaultFailureLimit
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = DefaultFailureWindow
+	}
 	key, err := LoadOrCreateKeyPair(ctx, st, SPKeyName, cfg.Clock)
 	if err != nil {
 		return nil, err
 	}
-	sp := &SP{st: st, cfg: cfg, urls: URLsFor(cfg.BaseURL), key: key, csrfKey: make([]byte, 32), results: newResultCache()}
+	sp := &SP{st: st, cfg: cfg, urls: URLsFor(cfg.BaseURL), key: key, csrfKey: make([]byte, 32), results: newResultCache(),
+		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow)}
 	if _, err := rand.Read(sp.csrfKey); err != nil {
 		return nil, err
 	}
@@ -197,6 +210,8 @@ func (sp *SP) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /join/{role}", sp.handleJoin)
 	mux.HandleFunc("POST /join/{role}", sp.handleSignUp)
+	mux.HandleFunc("POST /join/{role}/signin", sp.handleSignIn)
+	mux.HandleFunc("GET /join/{role}/continue", sp.handleRoute)
 	mux.HandleFunc("GET /welcome", sp.handleWelcome)
 	mux.HandleFunc("GET /{$}", sp.handleIndex)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -386,11 +401,17 @@ func statusFor(check string) int {
 func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := sp.now()
+	client := clientAddr(r)
 	fail := func(f acsFailure) {
 		if f.status == 0 {
 			f.status = statusFor(f.ce.Check)
 		}
+		sp.limiter.fail(client, now)
 		sp.refuse(w, r, now, f)
+	}
+	if blocked, first, retry := sp.limiter.blocked(client, now); blocked {
+		sp.throttled(w, r, now, first, retry)
+		return
 	}
 
 	r.Body = http.MaxBytesReader(w, r.Body, MaxACSBodyBytes)
@@ -498,8 +519,17 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 		f.role = role
 	}
 
+	idp, err = sp.withPolicy(ctx, idp)
+	if err != nil {
+		sp.internalError(w, r, "reading the IdP's policy", err)
+		return
+	}
+	skew := sp.cfg.Skew
+	if idp.Skew > 0 {
+		skew = min(idp.Skew, MaxSkew)
+	}
 	a, ce := Validate(ValidateInput{Response: raw, IdP: idp, SPEntityID: sp.urls.EntityID, ACSURL: sp.urls.ACS,
-		RequestID: requestID, Now: now, Skew: sp.cfg.Skew, DecryptKey: sp.key})
+		RequestID: requestID, Now: now, Skew: skew, DecryptKey: sp.key})
 	if ce != nil {
 		f.ce = ce
 		fail(f)
@@ -553,7 +583,44 @@ func (sp *SP) refuse(w http.ResponseWriter, r *http.Request, now time.Time, f ac
 	if validRole(f.role) {
 		back = sp.JoinURL(f.role)
 	}
-	sp.page(w, f.status, pageError, "Sign-in failed", errorPage{Heading: "Sign-in failed", Reason: ce.Reason, Fix: ce.Fix, Ref: ref, Back: back})
+	sp.page(w, f.status, pageError, "Sign-in failed", errorPage{Heading: "Sign-in failed", Plain: plainFailure(ce.Check), Reason: ce.Reason, Fix: ce.Fix, Ref: ref, Back: back})
+}
+
+// policyStore is implemented by stores that keep per-IdP policies
+// (*store.Store): the legacy SHA-1 opt-in and the clock skew.
+type policyStore interface {
+	WithPolicy(ctx context.Context, idp model.IdP) (model.IdP, error)
+}
+
+// withPolicy fills the IdP's policy from the store when it keeps one;
+// otherwise the IdP's fields are used as they are (safe defaults).
+func (sp *SP) withPolicy(ctx context.Context, idp model.IdP) (model.IdP, error) {
+	ps, ok := sp.st.(policyStore)
+	if !ok {
+		return idp, nil
+	}
+	out, err := ps.WithPolicy(ctx, idp)
+	if errors.Is(err, model.ErrNotFound) {
+		return idp, nil
+	}
+	return out, err
+}
+
+// throttled answers a client that used up its failed attempts with a 429;
+// only the first refusal of a window is recorded.
+func (sp *SP) throttled(w http.ResponseWriter, r *http.Request, now time.Time, record bool, retry time.Duration) {
+	ref := ""
+	if record {
+		att, err := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{At: now, Outcome: model.OutcomeFailure,
+			Check: CheckRateLimit, Reason: "Too many failed sign-ins from " + clientAddr(r) + ": further attempts are refused for a while.",
+			Expected: fmt.Sprintf("at most %d failed sign-ins per %s", sp.cfg.MaxFailures, sp.cfg.FailureWindow), Received: "more", Via: sp.cfg.Via})
+		if err == nil {
+			ref = att.Ref
+		}
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+	sp.page(w, http.StatusTooManyRequests, pageError, "Sign-in failed", errorPage{Heading: "Sign-in failed",
+		Reason: "Too many failed sign-ins came from this address. Wait a few minutes and try again.", Ref: ref, Back: sp.JoinURL(model.RoleMentee)})
 }
 
 // internalError is a failure of this side (the database), not of the
@@ -682,18 +749,21 @@ func (sp *SP) handleWelcome(w http.ResponseWriter, r *http.Request) {
 
 // ----- /join/{role}: the sign-up deep links -----
 
-type joinIdP struct{ Name, URL string }
+type joinIdP struct{ Name, URL, Origin string }
 
 type joinPage struct {
-	Org, Role, Action, CSRF, Email, Error string
-	IdPs                                  []joinIdP
-	NoIdP, ShowPassword, Enforced         bool
+	Org, Role, Action, CSRF, Email, Error  string
+	SignInAction, SignInEmail, SignInError string // the password sign-in form
+	RouteAction, RouteEmail, RouteError    string // the email field that picks the IdP
+	Notice                                 string
+	IdPs                                   []joinIdP
+	NoIdP, ShowPassword, Enforced          bool
 }
 
 const csrfCookie = "ssowizard_csrf"
 
 func (sp *SP) joinData(ctx context.Context, role string) (joinPage, model.Settings, error) {
-	p := joinPage{Role: role, Action: sp.JoinURL(role)}
+	p := joinPage{Role: role, Action: sp.JoinURL(role), SignInAction: sp.JoinURL(role) + "/signin", RouteAction: sp.JoinURL(role) + "/continue"}
 	org, err := sp.st.Org(ctx)
 	if err != nil && !errors.Is(err, model.ErrNotFound) {
 		return p, model.Settings{}, err
@@ -711,7 +781,8 @@ func (sp *SP) joinData(ctx context.Context, role string) (joinPage, model.Settin
 		return p, settings, err
 	}
 	for _, idp := range idps {
-		p.IdPs = append(p.IdPs, joinIdP{Name: idp.Name, URL: sp.LoginURL(idp.Name, role)})
+		ep, _ := pickEndpoint(idp.SSOEndpoints)
+		p.IdPs = append(p.IdPs, joinIdP{Name: idp.Name, URL: sp.LoginURL(idp.Name, role), Origin: origin(ep.Location)})
 	}
 	p.NoIdP = len(idps) == 0
 	p.Enforced = settings.EnforceParticipants
@@ -736,15 +807,15 @@ func (sp *SP) handleJoin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.IdPs[0].URL, http.StatusSeeOther)
 		return
 	}
-	if p.ShowPassword {
-		p.CSRF = sp.csrfToken(w, r)
-	}
-	sp.page(w, http.StatusOK, pageJoin, "Join as a "+role, p)
+	sp.renderJoin(w, r, http.StatusOK, p)
 }
 
-// csrfToken binds the sign-up form to a browser: a random cookie, and in
-// the form an HMAC of it under a per-process key. A page elsewhere can
-// neither read the cookie nor compute the HMAC.
+// csrfToken binds the join page's forms to a browser: a random cookie, and
+// in the form an HMAC of it under a per-process key. A page elsewhere can
+// neither read the cookie nor compute the HMAC. The token is the defence,
+// not SameSite: the cookie is Lax so that a join link opened from another
+// site (a mail) brings it along instead of replacing it, which would void
+// a form still open in another tab.
 func (sp *SP) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	val := ""
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
@@ -752,7 +823,7 @@ func (sp *SP) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	} else {
 		val, _ = randomToken(32)
 		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: val, Path: "/join/", HttpOnly: true,
-			SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(sp.urls.Base, "https://")})
+			SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(sp.urls.Base, "https://")})
 	}
 	return sp.csrfMAC(val)
 }
@@ -769,82 +840,6 @@ func (sp *SP) csrfOK(r *http.Request) bool {
 		return false
 	}
 	return hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(sp.csrfMAC(c.Value)))
-}
-
-func (sp *SP) handleSignUp(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	role := r.PathValue("role")
-	if !validRole(role) {
-		sp.page(w, http.StatusNotFound, pageError, "Join", errorPage{Heading: "Unknown sign-up link",
-			Reason: "The sign-up links are for mentees and mentors.", Back: sp.JoinURL(model.RoleMentee)})
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		status := http.StatusBadRequest
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		sp.page(w, status, pageError, "Join", errorPage{Heading: "The form could not be read", Reason: "Please fill it in again.", Back: sp.JoinURL(role)})
-		return
-	}
-	if !sp.csrfOK(r) {
-		sp.page(w, http.StatusForbidden, pageError, "Join", errorPage{Heading: "This form has expired",
-			Reason: "The sign-up form must be sent from the page this listener served (it may have restarted since).",
-			Fix:    "Reload the sign-up page and try again.", Back: sp.JoinURL(role)})
-		return
-	}
-	p, _, err := sp.joinData(ctx, role)
-	if err != nil {
-		sp.internalError(w, r, "reading the configuration", err)
-		return
-	}
-	p.CSRF = sp.csrfToken(w, r)
-	email := strings.TrimSpace(r.PostForm.Get("email"))
-	pw, pw2 := r.PostForm.Get("password"), r.PostForm.Get("password2")
-	p.Email = email
-	again := func(status int, msg string) {
-		p.Error = msg
-		sp.page(w, status, pageJoin, "Join as a "+role, p)
-	}
-	switch {
-	case !plausibleEmail(email):
-		again(http.StatusBadRequest, "Enter a valid email address, such as ada@example.org.")
-		return
-	case len([]rune(pw)) < 8:
-		again(http.StatusBadRequest, "Use a password of at least 8 characters.")
-		return
-	case len(pw) > 72:
-		again(http.StatusBadRequest, "Use a password of at most 72 bytes.")
-		return
-	case pw != pw2:
-		again(http.StatusBadRequest, "The two passwords differ: type the same password twice.")
-		return
-	}
-	acct, err := sp.st.CreatePasswordAccount(ctx, email, role, pw)
-	var guard *model.GuardError
-	switch {
-	case err == nil:
-	case errors.As(err, &guard):
-		sp.page(w, http.StatusForbidden, pageError, "Join", errorPage{Heading: "Sign-up with a password is off",
-			Reason: guard.Reason, Back: sp.JoinURL(role)})
-		return
-	case errors.Is(err, model.ErrExists):
-		again(http.StatusConflict, "An account with this email exists already: sign in instead, or use your organization account above.")
-		return
-	case strings.HasPrefix(err.Error(), "store:") || strings.Contains(err.Error(), "SQL"):
-		sp.internalError(w, r, "creating the account", err)
-		return
-	default:
-		// The store's input checks explain themselves in words.
-		again(http.StatusBadRequest, err.Error())
-		return
-	}
-	ref, _ := randomToken(9)
-	sp.results.put(sp.now(), ref, welcomePage{Email: acct.Email, Role: acct.Role, Created: true})
-	setSecurityHeaders(w.Header(), "")
-	http.Redirect(w, r, sp.urls.Base+"/welcome?"+queryEscape("ref", ref), http.StatusSeeOther)
 }
 
 // ----- the server -----

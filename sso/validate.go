@@ -58,6 +58,7 @@ const (
 	CheckIdP           = "idp"
 	CheckReplay        = "replay"
 	CheckConflict      = "conflict"
+	CheckRateLimit     = "rate_limit"
 	CheckInternal      = "internal"
 	CheckUnexpectedErr = "unexpected"
 )
@@ -132,6 +133,7 @@ func HasDoctype(data []byte) bool {
 // confirmation with Recipient, InResponseTo from the signed assertion, time
 // windows with skew, assertion ID, and the email.
 func Validate(in ValidateInput) (*Assertion, *CheckError) {
+	in.Skew = max(0, min(in.Skew, MaxSkew))
 	v := validator{in: in, hint: hintsFor(in.IdP.Product)}
 	return v.run()
 }
@@ -156,6 +158,12 @@ func (v *validator) run() (*Assertion, *CheckError) {
 			Received: "<!DOCTYPE …>", Fix: "A genuine IdP never sends a DTD: check what is posting to the ACS URL."}
 	}
 
+	if ce := precheckBytes(raw); ce != nil {
+		return nil, ce
+	}
+	if ce := precheckDuplicateAttrs(raw); ce != nil {
+		return nil, ce
+	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
 		return nil, &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML.", Received: errText(err),
@@ -171,6 +179,12 @@ func (v *validator) run() (*Assertion, *CheckError) {
 		return nil, ce
 	}
 	if ce := v.precheckAssertionCount(root); ce != nil {
+		return nil, ce
+	}
+	if ce := v.precheckShape(root); ce != nil {
+		return nil, ce
+	}
+	if ce := v.precheckEncrypted(root); ce != nil {
 		return nil, ce
 	}
 

@@ -2,6 +2,7 @@ package sso
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,17 +18,38 @@ var (
 	testKeys     [3]*KeyPair // 0: IdP, 1: another key, 2: SP
 )
 
+const testKeysEnv = "SSOWIZARD_TEST_KEYS_PEM"
+
 func keys(t testing.TB) (idp, other, sp *KeyPair) {
 	t.Helper()
 	testKeysOnce.Do(func() {
+		// Fuzz workers are child processes of this one: they inherit the
+		// keys through the environment rather than generate their own
+		// (keygen under the fuzzer's coverage instrumentation is very slow).
+		if env := os.Getenv(testKeysEnv); env != "" {
+			parts := strings.Split(env, "\x00")
+			ok := len(parts) == len(testKeys)
+			for i := 0; ok && i < len(parts); i++ {
+				kp, err := ParseKeyPair([]byte(parts[i]))
+				ok = err == nil
+				testKeys[i] = kp
+			}
+			if ok {
+				return
+			}
+		}
 		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		var pems []string
 		for i := range testKeys {
 			kp, err := NewKeyPair("test key", now)
 			if err != nil {
 				panic(err)
 			}
 			testKeys[i] = kp
+			p, _ := kp.PEM()
+			pems = append(pems, string(p))
 		}
+		os.Setenv(testKeysEnv, strings.Join(pems, "\x00"))
 	})
 	return testKeys[0], testKeys[1], testKeys[2]
 }
@@ -181,7 +203,7 @@ func TestValidateRefuses(t *testing.T) {
 			return append([]byte(`<!DOCTYPE r [<!ENTITY x "y">]>`), b[bytes.Index(b, []byte("<samlp:Response")):]...)
 		}, check: CheckDoctype},
 		"lowercase doctype":         {after: func(b []byte) []byte { return append([]byte("<!doctype x>"), b...) }, check: CheckDoctype},
-		"not xml":                   {after: func([]byte) []byte { return []byte("hello <") }, check: CheckXML},
+		"not xml":                   {after: func([]byte) []byte { return []byte("hello <") }, check: CheckEncoding},
 		"not a response":            {after: func([]byte) []byte { return []byte(`<samlp:AuthnRequest xmlns:samlp="` + nsProtocol + `"/>`) }, check: CheckXML},
 		"email missing":             {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes = s.Attributes[1:] }, check: CheckEmail},
 		"two email values":          {mod: func(s *responseSpec, _ *ValidateInput) { s.Attributes[0].Values = []string{"a@x.org", "b@x.org"} }, check: CheckEmail},

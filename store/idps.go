@@ -203,7 +203,10 @@ func (s *Store) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
 			return err
 		}
 		saved, err = scanIdP(tx.QueryRowContext(ctx, `SELECT `+idpColumns+` FROM idps WHERE id = ?`, id))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "idp.add", idp.Name, idp.EntityID)
 	})
 	if err != nil {
 		return model.IdP{}, err
@@ -298,7 +301,10 @@ func (s *Store) UpdateIdP(ctx context.Context, name string, idp model.IdP) (mode
 			}
 		}
 		saved, err = scanIdP(tx.QueryRowContext(ctx, `SELECT `+idpColumns+` FROM idps WHERE id = ?`, old.ID))
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "idp.update", old.Name, idpChangeDetail(old, saved))
 	})
 	if err != nil {
 		return model.IdP{}, err
@@ -327,8 +333,10 @@ func (s *Store) RemoveIdP(ctx context.Context, name string) error {
 			return err
 		}
 		// Requests sent to this IdP can no longer be answered.
-		_, err = tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE idp_name = ?`, old.Name)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE idp_name = ?`, old.Name); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "idp.remove", old.Name, old.EntityID)
 	})
 }
 
@@ -348,8 +356,10 @@ func (s *Store) SetEmailSource(ctx context.Context, name, attribute string, from
 		if attribute == "" {
 			attribute = old.EmailAttribute // kept for when the NameID is switched off again
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE idps SET email_attribute = ?, email_from_nameid = ?, updated_at = ? WHERE id = ?`,
-			attribute, fromNameID, fmtTime(s.now()), old.ID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE idps SET email_attribute = ?, email_from_nameid = ?, updated_at = ? WHERE id = ?`,
+			attribute, fromNameID, fmtTime(s.now()), old.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "idp.email", old.Name, emailSourceDetail(attribute, fromNameID))
 	})
 }

@@ -97,8 +97,10 @@ func (s *Store) Setup(ctx context.Context, orgName, adminEmail, password string)
 		if admin.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO settings (id) VALUES (1)`)
-		return err
+		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO settings (id) VALUES (1)`); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "org.setup", orgName, "first admin "+adminEmail)
 	})
 	if err != nil {
 		return model.Org{}, model.Admin{}, err
@@ -257,53 +259,23 @@ func (s *Store) SetSSO(ctx context.Context, audience string, on bool) error {
 					"turn enforcement off first (step 6, or `ssowizard sso enforce --off --for participants`)."}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO settings (id, `+col+`) VALUES (1, ?)
-			ON CONFLICT (id) DO UPDATE SET `+col+` = excluded.`+col, on)
-		return err
+		if _, err = tx.ExecContext(ctx, `INSERT INTO settings (id, `+col+`) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET `+col+` = excluded.`+col, on); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "sso."+onOff(on), audience, "")
 	})
 }
 
-// SetEnforced turns enforcement on or off for participants. Turning it on is
-// refused with a *model.GuardError unless participant SSO is enabled and at
-// least one IdP has passed a test.
+// SetEnforced turns enforcement on or off for an audience. Turning it on is
+// refused with a *model.GuardError unless the audience's SSO is enabled and
+// an IdP passed a test for it within TestFreshness (admins also need a
+// break-glass path: a recovery code generated at least once).
 func (s *Store) SetEnforced(ctx context.Context, audience string, on bool) error {
 	if err := checkAudience(audience); err != nil {
 		return err
 	}
-	if audience == model.AudienceAdmins {
-		if on {
-			return &model.GuardError{Reason: "SSO can't be enforced for admins: enforcing SSO for admins needs a " +
-				"break-glass recovery path, which this version does not have yet. Admins keep signing in with their password."}
-		}
-		return nil // never on, so nothing to turn off
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if on {
-			st, err := readSettings(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if !st.SSOParticipants {
-				return &model.GuardError{Reason: "SSO can't be enforced yet: SSO for participants is off. Turn it on in step 2 first."}
-			}
-			var total, tested int
-			if err := tx.QueryRowContext(ctx,
-				`SELECT COUNT(*), COUNT(last_tested_at) FROM idps`).Scan(&total, &tested); err != nil {
-				return err
-			}
-			if total == 0 {
-				return &model.GuardError{Reason: "SSO can't be enforced yet: no identity provider is configured. " +
-					"Add one in step 3, then run a test login in step 5."}
-			}
-			if tested == 0 {
-				return &model.GuardError{Reason: "SSO can't be enforced yet: no identity provider has passed a test. " +
-					"Run a test login in step 5 first."}
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO settings (id, enforce_participants) VALUES (1, ?)
-			ON CONFLICT (id) DO UPDATE SET enforce_participants = excluded.enforce_participants`, on)
-		return err
-	})
+	return s.setEnforced(ctx, audience, on) // the guards live in enforce.go
 }
 
 // SetWizardStep records the wizard step the admin is on (1..6).

@@ -67,8 +67,8 @@ func TestOpenMigratesFromEmptyAndReopens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"accounts", "admins", "attempts", "idps", "org", "pending_requests",
-		"schema_migrations", "secrets", "seen_assertions", "settings", "signin_failures"}
+	want := []string{"accounts", "admin_invites", "admins", "attempts", "audit_log", "idps", "org", "pending_requests",
+		"recovery_codes", "schema_migrations", "secrets", "seen_assertions", "settings", "signin_failures"}
 	if got := tableNames(t, s); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("tables = %v, want %v", got, want)
 	}

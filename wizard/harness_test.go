@@ -238,6 +238,9 @@ func corpus(t *testing.T) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
+			if os.Getenv("SSOWIZARD_REQUIRE_CORPUS") != "" {
+				t.Fatal("../shared/corpus is missing but SSOWIZARD_REQUIRE_CORPUS is set")
+			}
 			t.Skip("../shared/corpus is absent")
 		}
 		dir = parent

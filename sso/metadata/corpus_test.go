@@ -17,6 +17,9 @@ func corpusDir(t testing.TB) string {
 	t.Helper()
 	dir := findCorpus()
 	if dir == "" {
+		if os.Getenv("SSOWIZARD_REQUIRE_CORPUS") != "" {
+			t.Fatal("../shared/corpus is missing but SSOWIZARD_REQUIRE_CORPUS is set")
+		}
 		t.Skip("shared/corpus/metadata not found above the package directory")
 	}
 	return dir

@@ -418,6 +418,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><EntitiesDescriptor/></EntitiesDescriptor>`))
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A hang is a denial of service: fail loudly instead of stalling.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				panic(fmt.Sprintf("Parse did not return within 10 s on %d bytes: %q", len(data), data))
+			}
+		}()
 		doc, err := Parse(data)
 		if err != nil {
 			me, ok := err.(*Error)

@@ -113,8 +113,14 @@ type IdP struct {
 	AttributeMap map[string]string
 	// AllowUnsolicited lets IdP-initiated logins (no InResponseTo) through.
 	AllowUnsolicited bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// AllowSHA1 accepts legacy RSA-SHA1 / SHA-1 signatures from this IdP
+	// (refused by default; the wizard shows a warning when it is on).
+	AllowSHA1 bool
+	// Skew is the clock skew allowed on this IdP's time windows; zero means
+	// the SP's default (2 minutes). At most MaxSkew.
+	Skew      time.Duration
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// LastTestedAt is the time of the last successful login through this IdP
 	// (zero when none).
 	LastTestedAt  time.Time
@@ -123,6 +129,9 @@ type IdP struct {
 
 // Tested tells whether a login through the IdP has ever succeeded.
 func (i IdP) Tested() bool { return !i.LastTestedAt.IsZero() }
+
+// MaxSkew bounds a per-IdP clock skew.
+const MaxSkew = 10 * time.Minute
 
 // Account is a participant account on the platform.
 type Account struct {
@@ -224,4 +233,42 @@ type ThrottleError struct{ Wait time.Duration }
 
 func (e *ThrottleError) Error() string {
 	return fmt.Sprintf("too many failed sign-ins: wait %s before trying again", e.Wait.Round(time.Second))
+}
+
+// Change is one entry of the audit trail: a configuration change, who made
+// it, when, and through which interface.
+type Change struct {
+	ID     int64
+	At     time.Time
+	Actor  string // the admin's email, or "local user NAME" on the command line
+	Via    string // "wizard", "cli", "apply", "serve", "recover"
+	Action string // e.g. "sso.enable", "idp.add", "enforce.on"
+	Target string // what was changed (an audience, an IdP name, an email)
+	Detail string
+	// Outcome is "ok", or "refused" when a guard said no.
+	Outcome string
+}
+
+// Invite is an email allowed to become an admin through admin SSO.
+type Invite struct {
+	Email     string
+	InvitedAt time.Time
+	InvitedBy string
+}
+
+// RoleAdmin marks an admin SSO login in the attempt log.
+const RoleAdmin = "admin"
+
+// EnforcementCheck tells whether an audience can be put under enforced SSO,
+// and who would be locked out.
+type EnforcementCheck struct {
+	Audience string
+	// TestedIdPs passed a test for the audience within the last 30 days.
+	TestedIdPs []string
+	// Affected are the password-only accounts (or admins) whose email domain
+	// no recently tested IdP has signed anyone in for: they would be locked
+	// out. The others link to their IdP on their first SSO login.
+	Affected []string
+	// Refusal is the reason enforcement is refused; empty when allowed.
+	Refusal string
 }

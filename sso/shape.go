@@ -1,0 +1,247 @@
+package sso
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/xml"
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+	"github.com/russellhaering/gosaml2/types"
+)
+
+// Algorithms the shape checks look for.
+const (
+	nsXMLEnc       = "http://www.w3.org/2001/04/xmlenc#"
+	algRSA15       = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
+	algRSASHA1     = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+	algDSASHA1     = "http://www.w3.org/2000/09/xmldsig#dsa-sha1"
+	algECDSASHA1   = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1"
+	algHMACSHA1    = "http://www.w3.org/2000/09/xmldsig#hmac-sha1"
+	algDigestSHA1  = "http://www.w3.org/2000/09/xmldsig#sha1"
+	shapeFixForged = "A genuine IdP never sends this: check what is posting to the ACS URL."
+)
+
+var sha1Algorithms = map[string]bool{algRSASHA1: true, algDSASHA1: true, algECDSASHA1: true, algHMACSHA1: true, algDigestSHA1: true}
+
+// precheckBytes refuses, before any XML parser runs, what is not plain
+// XML: a deflated or binary body, and the markup that exclusive c14n drops
+// from what a signature covers (comments, CDATA sections, processing
+// instructions), which lets text be split after signing so that a naive
+// reader sees a prefix of the signed value. Genuine IdP responses carry
+// none of them. A byte scan is exact here: "<" cannot appear unescaped in
+// text or attribute values.
+func precheckBytes(raw []byte) *CheckError {
+	body := bytes.TrimLeft(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(body) == 0 || body[0] != '<' {
+		return &CheckError{Check: CheckEncoding, Reason: "The SAML response is not XML (it may be deflated or binary: the HTTP-POST binding sends plain base64-encoded XML).",
+			Expected: "base64 of an XML document", Received: fmt.Sprintf("%d bytes starting with %q", len(raw), truncate(string(body[:min(len(body), 8)]), 8)),
+			Fix: "Configure the IdP to answer with the HTTP-POST binding (base64, not deflated)."}
+	}
+	if bytes.HasPrefix(body, []byte("<?xml")) {
+		if end := bytes.Index(body, []byte("?>")); end > 0 {
+			body = body[end+2:]
+		}
+	}
+	for _, m := range []struct{ marker, what string }{
+		{"<!--", "an XML comment"},
+		{"<![CDATA[", "a CDATA section"},
+		{"<?", "a processing instruction"},
+	} {
+		if bytes.Contains(body, []byte(m.marker)) {
+			return &CheckError{Check: CheckXML, Reason: "The SAML response contains " + m.what + ", which is refused: signatures do not cover it, so it can split a signed value (such as the NameID or the email) without breaking the signature.",
+				Expected: "no comments, CDATA sections or processing instructions", Received: m.marker + "…", Fix: shapeFixForged}
+		}
+	}
+	return nil
+}
+
+// precheckDuplicateAttrs refuses an element with the same attribute twice
+// (prefix and name, as written). etree keeps only the last of them while
+// other readers keep the first: a signature checked over one reading and
+// values taken from another is the parser differential behind several
+// SAML bypasses. A raw token pass, because etree has already dropped them.
+func precheckDuplicateAttrs(raw []byte) *CheckError {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return nil // end of input, or malformed: the XML parse reports it
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || len(se.Attr) < 2 {
+			continue
+		}
+		seen := make(map[xml.Name]bool, len(se.Attr))
+		for _, a := range se.Attr {
+			if seen[a.Name] {
+				name := a.Name.Local
+				if a.Name.Space != "" {
+					name = a.Name.Space + ":" + name
+				}
+				tag := se.Name.Local
+				if se.Name.Space != "" {
+					tag = se.Name.Space + ":" + tag
+				}
+				return &CheckError{Check: CheckXML, Reason: "An element of the SAML response has the same attribute twice, which is refused: XML readers disagree on which one counts.",
+					Expected: "each attribute once", Received: fmt.Sprintf("%s twice on <%s>", name, tag), Fix: shapeFixForged}
+			}
+			seen[a.Name] = true
+		}
+	}
+}
+
+// precheckShape refuses, on the parsed but unverified document, the shapes
+// that signature-wrapping and parser-differential attacks need and no
+// genuine IdP sends: duplicate attributes (two XML readers may pick
+// different ones), signatures anywhere but directly inside the Response or
+// its assertion (or more than one there), signature parts outside a
+// signature, RSA-1.5 key transport (padding-oracle prone; gosaml2 accepts
+// it), and SHA-1 signatures unless the IdP is allowed them.
+func (v *validator) precheckShape(root *etree.Element) *CheckError {
+	var ce *CheckError
+	sigs := map[*etree.Element]int{}
+	var visit func(el *etree.Element, inSig bool)
+	visit = func(el *etree.Element, inSig bool) {
+		if ce != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for i := range el.Attr {
+			a := &el.Attr[i]
+			k := a.Space + ":" + a.Key
+			if a.Space != "xmlns" && !(a.Space == "" && a.Key == "xmlns") {
+				k = a.NamespaceURI() + "|" + a.Key
+			}
+			if seen[k] {
+				ce = &CheckError{Check: CheckXML, Reason: "An element of the SAML response has the same attribute twice, which is refused: XML readers disagree on which one counts.",
+					Expected: "each attribute once", Received: fmt.Sprintf("%s twice on <%s>", a.FullKey(), el.FullTag()), Fix: shapeFixForged}
+				return
+			}
+			seen[k] = true
+		}
+		ns := el.NamespaceURI()
+		switch {
+		case ns == nsDSig && el.Tag == "Signature":
+			p := el.Parent()
+			okPlace := p == root || (p != nil && p.Parent() == root && p.Tag == "Assertion" && p.NamespaceURI() == nsAssertion)
+			if inSig || !okPlace {
+				ce = &CheckError{Check: CheckSignature, Reason: "The SAML response has a signature in an unexpected place, which is refused to prevent signature-wrapping attacks.",
+					Expected: "signatures only directly inside the Response or its assertion", Received: "a Signature inside <" + parentTag(el) + ">", Fix: shapeFixForged}
+				return
+			}
+			if sigs[p]++; sigs[p] > 1 {
+				ce = &CheckError{Check: CheckSignature, Reason: "The SAML response has two signatures on one element, which is refused to prevent signature-wrapping attacks.",
+					Expected: "at most one signature per element", Received: "two Signatures inside <" + p.FullTag() + ">", Fix: shapeFixForged}
+				return
+			}
+			if c := v.checkSHA1(el); c != nil {
+				ce = c
+				return
+			}
+			inSig = true
+		case ns == nsDSig && !inSig && (el.Tag == "SignedInfo" || el.Tag == "SignatureValue" || el.Tag == "DigestValue" || el.Tag == "Reference"):
+			ce = &CheckError{Check: CheckSignature, Reason: "The SAML response has signature parts outside a signature, which is refused (a parser-differential attack shape).",
+				Expected: "no stray " + el.Tag, Received: "<" + el.FullTag() + "> inside <" + parentTag(el) + ">", Fix: shapeFixForged}
+			return
+		case ns == nsXMLEnc && el.Tag == "EncryptionMethod" && strings.TrimSpace(el.SelectAttrValue("Algorithm", "")) == algRSA15:
+			ce = &CheckError{Check: CheckDecryption, Reason: "The assertion's key is encrypted with RSA PKCS#1 v1.5 (rsa-1_5), which is refused: it is open to padding-oracle attacks.",
+				Expected: "rsa-oaep key transport", Received: algRSA15,
+				Fix: "In " + v.hint.product + ", choose RSA-OAEP for the key transport, or turn assertion encryption off."}
+			return
+		}
+		for _, c := range el.ChildElements() {
+			visit(c, inSig)
+		}
+	}
+	visit(root, false)
+	return ce
+}
+
+func parentTag(el *etree.Element) string {
+	if p := el.Parent(); p != nil && p.Tag != "" {
+		return p.FullTag()
+	}
+	return "(document)"
+}
+
+// checkSHA1 refuses a signature whose SignatureMethod or any Reference's
+// DigestMethod is SHA-1, unless the IdP is allowed legacy SHA-1.
+func (v *validator) checkSHA1(sig *etree.Element) *CheckError {
+	if v.in.IdP.AllowSHA1 {
+		return nil
+	}
+	si := childNS(sig, nsDSig, "SignedInfo")
+	if si == nil {
+		return nil
+	}
+	var algs []string
+	if sm := childNS(si, nsDSig, "SignatureMethod"); sm != nil {
+		algs = append(algs, sm.SelectAttrValue("Algorithm", ""))
+	}
+	for _, ref := range si.ChildElements() {
+		if ref.Tag == "Reference" && ref.NamespaceURI() == nsDSig {
+			if dm := childNS(ref, nsDSig, "DigestMethod"); dm != nil {
+				algs = append(algs, dm.SelectAttrValue("Algorithm", ""))
+			}
+		}
+	}
+	for _, a := range algs {
+		if sha1Algorithms[strings.TrimSpace(a)] {
+			return &CheckError{Check: CheckSignature, Reason: "The response is signed with SHA-1, which is refused unless legacy SHA-1 is allowed for this IdP.",
+				Expected: "RSA-SHA256 (or stronger)", Received: strings.TrimSpace(a),
+				Fix: "In " + v.hint.product + ", set the signature algorithm to RSA-SHA256. If the IdP cannot, allow legacy SHA-1 for " + v.in.IdP.Name + " here (weaker)."}
+		}
+	}
+	return nil
+}
+
+// precheckEncrypted decrypts a copy of each encrypted assertion (when a
+// decryption key is configured) and applies the same shape checks to it:
+// a signature inside an encrypted assertion is invisible to precheckShape.
+// Decryption failures are left to gosaml2, which explains them.
+func (v *validator) precheckEncrypted(root *etree.Element) *CheckError {
+	if v.in.DecryptKey == nil {
+		return nil
+	}
+	for _, el := range root.ChildElements() {
+		if el.Tag != "EncryptedAssertion" || el.NamespaceURI() != nsAssertion {
+			continue
+		}
+		d := etree.NewDocument()
+		d.SetRoot(el.Copy())
+		raw, err := d.WriteToBytes()
+		if err != nil {
+			return nil
+		}
+		var ea types.EncryptedAssertion
+		if xml.Unmarshal(raw, &ea) != nil {
+			return nil
+		}
+		cert := &tls.Certificate{Certificate: [][]byte{v.in.DecryptKey.Cert.Raw}, PrivateKey: v.in.DecryptKey.Key}
+		plain, err := ea.DecryptBytes(cert)
+		if err != nil {
+			return nil
+		}
+		if HasDoctype(plain) {
+			return &CheckError{Check: CheckDoctype, Reason: "The encrypted assertion contains a DOCTYPE or entity declaration, which is refused for safety.",
+				Received: "<!DOCTYPE …>", Fix: shapeFixForged}
+		}
+		if ce := precheckBytes(plain); ce != nil {
+			return ce
+		}
+		inner := etree.NewDocument()
+		if inner.ReadFromBytes(plain) != nil || inner.Root() == nil {
+			return nil
+		}
+		// Judge the decrypted assertion as if it sat in the Response.
+		wrapper := etree.NewElement("samlp:Response")
+		wrapper.CreateAttr("xmlns:samlp", nsProtocol)
+		wrapper.AddChild(inner.Root())
+		if ce := v.precheckShape(wrapper); ce != nil {
+			return ce
+		}
+	}
+	return nil
+}
