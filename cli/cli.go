@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -176,6 +179,14 @@ interactive wizard; the commands below do the same from scripts.`,
 			return a.runWizard(cmd.Context(), w)
 		},
 	}
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// An empty --db (e.g. an unset "$DB" in a script) must not fall back
+		// to the default database silently.
+		if f := cmd.Flags().Lookup("db"); f != nil && f.Changed && strings.TrimSpace(a.dbPath) == "" {
+			return usagef("--db is empty: give the database file path (or leave --db out for the default)")
+		}
+		return nil
+	}
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "database file (default $SSOWIZARD_DB, else $XDG_DATA_HOME/ssowizard/ssowizard.db)")
 	root.Flags().StringVar(&w.addr, "addr", defaultSPAddr, "address of the SP listener started by the test step")
 	root.Flags().StringVar(&w.baseURL, "base-url", "", "public base URL of the SP (default http://<addr>)")
@@ -192,6 +203,43 @@ const (
 	defaultSPAddr   = "127.0.0.1:8942"
 	defaultDemoAddr = "127.0.0.1:8943"
 )
+
+// checkListenFlags validates --addr and --base-url before anything starts,
+// so a typo is a usage error (exit 2) and not a broken SP.
+func checkListenFlags(addrFlag, addr, baseURL string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("%s %q is not host:port (e.g. 127.0.0.1:8942)", addrFlag, addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return usagef("%s %q has no valid port number", addrFlag, addr)
+	}
+	if baseURL == "" {
+		return nil
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("--base-url %q must be an absolute http(s) URL such as https://sso.example.org", baseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return usagef("--base-url %q must not carry a query, a fragment or credentials", baseURL)
+	}
+	return nil
+}
+
+// defaultBaseURL is the SP base URL for a listen address when --base-url is
+// not given: an unspecified host (0.0.0.0, [::]) is not an address anyone can
+// reach, so the loopback address stands in for it.
+func defaultBaseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
 
 // audienceFlag validates --for.
 func audienceFlag(v string, allowAdmins bool) (string, error) {

@@ -220,3 +220,46 @@ func TestFreshDatabaseIsPrivate(t *testing.T) {
 		t.Errorf("database mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+func TestBadGlobalAndListenFlagsAreUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	for _, args := range [][]string{
+		{"--db", "", "status"},
+		{"--db", " ", "accounts"},
+		{"--addr", "bad"},
+		{"--addr", "127.0.0.1:99999"},
+		{"--base-url", "nonsense"},
+		{"--base-url", "https://sso.acme.org?x=1"},
+		{"--demo-addr", "nope"},
+	} {
+		var out, errb bytes.Buffer
+		// Call Main directly: run() would prepend a valid --db.
+		code := Main(context.Background(), args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+			Getenv: func(k string) string {
+				if k == "SSOWIZARD_DB" {
+					return db
+				}
+				return ""
+			}})
+		if code != ExitUsage || !strings.Contains(errb.String(), args[0]) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and a reason naming %s", args, code, errb.String(), args[0])
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a refused command created the database")
+	}
+}
+
+func TestDefaultBaseURLNeverUnspecified(t *testing.T) {
+	for addr, want := range map[string]string{
+		"0.0.0.0:8942":   "http://127.0.0.1:8942",
+		"[::]:8942":      "http://127.0.0.1:8942",
+		":8942":          "http://127.0.0.1:8942",
+		"127.0.0.1:8942": "http://127.0.0.1:8942",
+		"10.1.2.3:80":    "http://10.1.2.3:80",
+	} {
+		if got := defaultBaseURL(addr); got != want {
+			t.Errorf("defaultBaseURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

@@ -26,6 +26,12 @@ func (a *app) accessibleOn(w wizardFlags) bool {
 
 // runWizard starts the interactive wizard, which needs a terminal.
 func (a *app) runWizard(ctx context.Context, w wizardFlags) error {
+	if err := checkListenFlags("--addr", w.addr, w.baseURL); err != nil {
+		return err
+	}
+	if err := checkListenFlags("--demo-addr", w.demoAddr, ""); err != nil {
+		return err
+	}
 	if a.accessibleOn(w) {
 		return a.runAccessible(ctx, w)
 	}

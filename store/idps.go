@@ -8,12 +8,36 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"ssowizard/store/model"
 )
 
 // maxIdPNameLen bounds IdP names: they appear in URLs and on screens.
-const maxIdPNameLen = 100
+const maxIdPNameLen = 40
+
+// validIdPName keeps names plain: they appear in URLs (?idp=), on the join
+// pages ("Continue with NAME") and in scripts, so no control or bidi
+// characters (which could make a name display as another), and no leading
+// dash or symbol (which a command line would take for a flag).
+func validIdPName(name string) bool {
+	if utf8.RuneCountInString(name) > maxIdPNameLen {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case i == 0:
+			return false
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r):
+		case strings.ContainsRune(" .-_'()&", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 const idpColumns = `id, name, entity_id, product, metadata_xml, source, sso_endpoints, signing_certs,
 	want_authn_requests_signed, email_attribute, email_from_nameid, attribute_map, allow_unsolicited,
@@ -105,11 +129,12 @@ func normalizeIdP(i model.IdP) (model.IdP, error) {
 	if i.Name == "" {
 		return i, errors.New("identity provider name is empty: give it a short name such as okta or entra")
 	}
-	if len(i.Name) > maxIdPNameLen {
+	if utf8.RuneCountInString(i.Name) > maxIdPNameLen {
 		return i, fmt.Errorf("identity provider name is too long: at most %d characters", maxIdPNameLen)
 	}
-	if strings.ContainsFunc(i.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return i, errors.New("identity provider name contains control characters: use letters, digits, spaces or dashes")
+	if !validIdPName(i.Name) {
+		return i, fmt.Errorf("identity provider name %q is not allowed: use letters, digits, spaces and . - _ ' ( ) & "+
+			"(starting with a letter or digit, up to %d), e.g. okta-main or Northwind University", i.Name, maxIdPNameLen)
 	}
 	if i.EntityID == "" {
 		return i, fmt.Errorf("identity provider %q has no entity ID: its metadata must name one", i.Name)
@@ -225,6 +250,16 @@ func sameCerts(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
+// emailSourceChanged tells whether a new email source differs from the
+// IdP's current one in effect (the attribute name is ignored while the NameID
+// is used).
+func emailSourceChanged(old model.IdP, attribute string, fromNameID bool) bool {
+	if old.EmailFromNameID != fromNameID {
+		return true
+	}
+	return !fromNameID && old.EmailAttribute != attribute
+}
+
 // enforcedWithoutOtherTested reports whether participant SSO is enforced and
 // no tested IdP other than selfID exists.
 func enforcedWithoutOtherTested(ctx context.Context, tx *sql.Tx, selfID int64) (bool, error) {
@@ -262,8 +297,9 @@ func (s *Store) UpdateIdP(ctx context.Context, name string, idp model.IdP) (mode
 			return err
 		}
 		tested, testEmail := nullTime(old.LastTestedAt), old.LastTestEmail
-		if old.EntityID != idp.EntityID || !sameCerts(old.SigningCerts, idp.SigningCerts) {
-			// Logins proven against other keys prove nothing about these.
+		if old.EntityID != idp.EntityID || !sameCerts(old.SigningCerts, idp.SigningCerts) || emailSourceChanged(old, idp.EmailAttribute, idp.EmailFromNameID) {
+			// Logins proven against other keys, or with the email read from
+			// elsewhere, prove nothing about the new configuration.
 			if old.Tested() {
 				alone, err := enforcedWithoutOtherTested(ctx, tx, old.ID)
 				if err != nil {
@@ -356,7 +392,23 @@ func (s *Store) SetEmailSource(ctx context.Context, name, attribute string, from
 		if attribute == "" {
 			attribute = old.EmailAttribute // kept for when the NameID is switched off again
 		}
-		if _, err = tx.ExecContext(ctx, `UPDATE idps SET email_attribute = ?, email_from_nameid = ?, updated_at = ? WHERE id = ?`,
+		if !emailSourceChanged(old, attribute, fromNameID) {
+			return nil
+		}
+		// The IdP's last test proved the old mapping, not this one.
+		if old.Tested() {
+			alone, err := enforcedWithoutOtherTested(ctx, tx, old.ID)
+			if err != nil {
+				return err
+			}
+			if alone {
+				return &model.GuardError{Reason: fmt.Sprintf("the email source of %q can't change while SSO is enforced: "+
+					"it is the only identity provider that has passed a test, and a new mapping must be tested again. "+
+					"Turn enforcement off first (step 6), or add and test another identity provider.", old.Name)}
+			}
+		}
+		if _, err = tx.ExecContext(ctx, `UPDATE idps SET email_attribute = ?, email_from_nameid = ?, updated_at = ?,
+			last_tested_at = NULL, last_test_email = '' WHERE id = ?`,
 			attribute, fromNameID, fmtTime(s.now()), old.ID); err != nil {
 			return err
 		}

@@ -137,7 +137,11 @@ func TestIdPValidationAndClashes(t *testing.T) {
 	}{
 		{sampleIdP("  ", "urn:x"), false, "name is empty"},
 		{sampleIdP(strings.Repeat("n", 101), "urn:x"), false, "too long"},
-		{sampleIdP("a\nb", "urn:x"), false, "control"},
+		{sampleIdP("a\nb", "urn:x"), false, "not allowed"},
+		{sampleIdP("e\u202evil", "urn:x"), false, "not allowed"},
+		{sampleIdP("x&role=mentor", "urn:x"), false, "not allowed"},
+		{sampleIdP("-rf", "urn:x"), false, "not allowed"},
+		{sampleIdP("<b>x</b>", "urn:x"), false, "not allowed"},
 		{sampleIdP("x", " "), false, "no entity ID"},
 		{sampleIdP("OKTA", "urn:x"), true, `named "okta"`},
 		{sampleIdP("other", "http://www.okta.com/exk1"), true, `used by identity provider "okta"`},
@@ -240,5 +244,66 @@ func TestRemoveIdPDropsItsPendingRequests(t *testing.T) {
 	}
 	if _, err := s.TakeRequest(ctx, "rs"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("request to a removed IdP: %v", err)
+	}
+}
+
+// TestEmailSourceChangeNeedsANewTest: a test proves one email mapping; a new
+// mapping clears it, and while enforced with no other tested IdP the change
+// is refused (it would lock every participant out).
+func TestEmailSourceChangeNeedsANewTest(t *testing.T) {
+	s, clock := newStore(t)
+	ctx := context.Background()
+	if _, _, err := s.Setup(ctx, "Acme", "ana@acme.org", "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddIdP(ctx, sampleIdP("okta", "http://www.okta.com/exk1")); err != nil {
+		t.Fatal(err)
+	}
+	login := func(id string) {
+		t.Helper()
+		if _, _, err := s.CompleteLogin(ctx, model.Login{IdPName: "okta", Role: model.RoleMentee, Email: "m@acme.org",
+			NameID: "m", AssertionID: id, AssertionExpires: clock.Now().Add(time.Minute), At: clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login("a1")
+	// The same source again changes nothing and keeps the test.
+	if err := s.SetEmailSource(ctx, "okta", model.DefaultEmailAttribute, false); err != nil {
+		t.Fatal(err)
+	}
+	if i, _ := s.IdP(ctx, "okta"); !i.Tested() {
+		t.Fatal("setting the same email source cleared the test")
+	}
+	if err := s.SetSSO(ctx, model.AudienceParticipants, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEnforced(ctx, model.AudienceParticipants, true); err != nil {
+		t.Fatal(err)
+	}
+	var ge *model.GuardError
+	if err := s.SetEmailSource(ctx, "okta", "urn:does-not-exist", false); !errors.As(err, &ge) {
+		t.Fatalf("changing the only tested IdP's email source while enforced: %v, want a GuardError", err)
+	}
+	i, _ := s.IdP(ctx, "okta")
+	if !i.Tested() || i.EmailAttribute != model.DefaultEmailAttribute {
+		t.Fatalf("refused change altered the IdP: %+v", i)
+	}
+	upd := i
+	upd.EmailFromNameID = true
+	if _, err := s.UpdateIdP(ctx, "okta", upd); !errors.As(err, &ge) {
+		t.Fatalf("UpdateIdP with a new email source while enforced: %v, want a GuardError", err)
+	}
+	if err := s.SetEnforced(ctx, model.AudienceParticipants, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEmailSource(ctx, "okta", "", true); err != nil {
+		t.Fatal(err)
+	}
+	if i, _ := s.IdP(ctx, "okta"); i.Tested() || !i.EmailFromNameID {
+		t.Fatalf("a new email source must clear the test: %+v", i)
+	}
+	login("a2")
+	if i, _ := s.IdP(ctx, "okta"); !i.Tested() {
+		t.Fatal("a login after the change should count as the new test")
 	}
 }
