@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"bytes"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -97,6 +98,40 @@ func inResponseTo(xml []byte) string {
 	return id
 }
 
+// tamperOneByte changes one byte of what a response's signature covers:
+// a letter of the NameID when it is in clear text, else a character in the
+// middle of the first CipherValue (an encrypted assertion).
+func tamperOneByte(raw []byte, nameID string) []byte {
+	out := bytes.Clone(raw)
+	if i := bytes.Index(out, []byte(">"+nameID+"<")); nameID != "" && i >= 0 {
+		j := i + 1 + len(nameID)/2
+		out[j] = flip(out[j])
+		return out
+	}
+	i := bytes.Index(out, []byte("CipherValue>"))
+	if i < 0 {
+		return nil
+	}
+	j := i + len("CipherValue>") + 40
+	if j >= len(out) {
+		return nil
+	}
+	out[j] = flip(out[j])
+	return out
+}
+
+// flip replaces a byte by another of the same class, so the document stays
+// well-formed (and base64 stays base64).
+func flip(b byte) byte {
+	switch {
+	case b == 'a':
+		return 'b'
+	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+		return 'a'
+	}
+	return 'x'
+}
+
 // TestValidateCorpus runs Validate over the real IdP responses of the
 // shared corpus, each at the instant and with the parameters its row gives.
 func TestValidateCorpus(t *testing.T) {
@@ -185,6 +220,18 @@ func TestValidateCorpus(t *testing.T) {
 			}
 			if a.Email != want {
 				t.Errorf("email = %q, want %q", a.Email, want)
+			}
+			// One byte of the signed content changed must be refused: the
+			// NameID inside the signed assertion, or for an encrypted one a
+			// character of its ciphertext.
+			tampered := tamperOneByte(raw, a.NameID)
+			if tampered == nil {
+				t.Fatal("found nothing to tamper with")
+			}
+			tin := in
+			tin.Response = tampered
+			if _, ce := Validate(tin); ce == nil {
+				t.Errorf("accepted the response with one byte of its signed content changed")
 			}
 			// The same response a day later is too old: the pinned
 			// instant matters, so the test would catch a clock ignored.
