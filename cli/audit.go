@@ -255,7 +255,7 @@ func (a *app) diagnoseCmd() *cobra.Command {
 			if b.Settings, err = st.Settings(ctx); err != nil {
 				return err
 			}
-			idps, err := st.IdPs(ctx)
+			idps, err := idpsWithPolicy(ctx, st)
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,13 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
+	"time"
 
 	"ssowizard/sso"
 	"ssowizard/sso/metadata"
@@ -231,9 +236,9 @@ func (b *Backend) ensureSPLocked(ctx context.Context) error {
 			if err := b.bindLocked(); err != nil {
 				return err
 			}
-			base = "http://" + b.ln.Addr().String()
+			base = defaultBaseURL(b.ln.Addr().String())
 		} else {
-			base = "http://" + b.opts.Addr
+			base = defaultBaseURL(b.opts.Addr)
 		}
 	}
 	sp, err := sso.NewSP(ctx, b.st, sso.Config{BaseURL: base, Clock: b.opts.Clock, Via: "wizard"})
@@ -248,7 +253,7 @@ func (b *Backend) bindLocked() error {
 	if b.ln != nil {
 		return nil
 	}
-	ln, err := listen(b.opts.Addr)
+	ln, err := listen(b.opts.Addr, "--addr")
 	if err != nil {
 		return err
 	}
@@ -283,6 +288,7 @@ func (b *Backend) StartListener(ctx context.Context) (wizard.SPInfo, error) {
 		}
 		b.srv = sso.Serve(b.ln, b.sp.Handler())
 	}
+	warning := ""
 	if b.demo == nil {
 		idps, err := b.st.IdPs(ctx)
 		if err != nil {
@@ -295,13 +301,47 @@ func (b *Backend) StartListener(ctx context.Context) (wizard.SPInfo, error) {
 					addr = h
 				}
 				if err := b.startDemoLocked(ctx, addr); err != nil {
-					return b.infoLocked(), err
+					// The SP runs anyway. Another ssowizard (serve, demo-idp)
+					// on the same database may already serve this demo IdP.
+					if !demoServedAt(ctx, addr, i.EntityID) {
+						warning = fmt.Sprintf("The built-in demo IdP could not start: %s. Logins through it fail until "+
+							"it runs on %s, the address its saved metadata names (ssowizard demo-idp --addr %s).",
+							oneLine(err), addr, addr)
+					}
 				}
 				break
 			}
 		}
 	}
-	return b.infoLocked(), nil
+	info := b.infoLocked()
+	info.Warning = warning
+	return info, nil
+}
+
+// demoServedAt tells whether addr already serves the demo IdP with this
+// entity ID (e.g. `serve` or `demo-idp` on the same database).
+func demoServedAt(ctx context.Context, addr, entityID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metadata", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, metadata.MaxEntityBytes))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return false
+	}
+	doc, err := metadata.Parse(raw)
+	if err != nil {
+		return false
+	}
+	ent, err := doc.Select("")
+	return err == nil && ent.EntityID == entityID
 }
 
 // AttemptsAfter implements wizard.Backend.
@@ -316,3 +356,55 @@ func (b *Backend) LatestAttempts(ctx context.Context, limit int) ([]model.Attemp
 
 // Accounts implements wizard.Backend.
 func (b *Backend) Accounts(ctx context.Context) ([]model.Account, error) { return b.st.Accounts(ctx) }
+
+// ssoSignInWindow is how recent an admin SSO sign-in must be to open the
+// wizard: the wizard waits for it live, so minutes are plenty.
+const ssoSignInWindow = 15 * time.Minute
+
+// SignInWithSSO implements wizard.Backend. The attempt must be a successful
+// admin sign-in through a wizard's listener within ssoSignInWindow: the
+// store only records such a success for an admin or invited email whose
+// IdP response passed every check.
+func (b *Backend) SignInWithSSO(ctx context.Context, attemptID int64) (model.Admin, error) {
+	atts, err := b.st.AttemptsAfter(ctx, attemptID-1, 1)
+	if err != nil {
+		return model.Admin{}, err
+	}
+	now := b.opts.Clock.Now()
+	if len(atts) != 1 || atts[0].ID != attemptID || atts[0].Outcome != model.OutcomeSuccess || atts[0].Role != model.RoleAdmin ||
+		atts[0].Via != store.ViaWizard || now.Sub(atts[0].At) > ssoSignInWindow {
+		return model.Admin{}, &model.GuardError{Reason: "that sign-in is not a recent successful admin SSO sign-in through this wizard: sign in again"}
+	}
+	admins, err := b.st.Admins(ctx)
+	if err != nil {
+		return model.Admin{}, err
+	}
+	for _, a := range admins {
+		if strings.EqualFold(a.Email, atts[0].Email) {
+			b.signedIn(a)
+			return a, nil
+		}
+	}
+	return model.Admin{}, &model.GuardError{Reason: atts[0].Email + " is no longer an admin of this organization"}
+}
+
+// EnforcementCheck implements wizard.Backend.
+func (b *Backend) EnforcementCheck(ctx context.Context, audience string) (model.EnforcementCheck, error) {
+	return b.st.EnforcementCheck(ctx, audience)
+}
+
+// Log implements wizard.Backend: the newest limit entries of ReadLog.
+func (b *Backend) Log(ctx context.Context, filter string, limit int) ([]wizard.LogEntry, error) {
+	entries, err := ReadLog(ctx, b.st, time.Time{}, filter)
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 && len(entries) > limit {
+		entries = entries[len(entries)-limit:]
+	}
+	out := make([]wizard.LogEntry, len(entries))
+	for i, e := range entries {
+		out[i] = wizard.LogEntry(e)
+	}
+	return out, nil
+}

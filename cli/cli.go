@@ -195,7 +195,8 @@ interactive wizard; the commands below do the same from scripts.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(a.idpCmd(), a.ssoCmd(), a.statusCmd(), a.accountsCmd(), a.serveCmd(), a.demoIdPCmd(),
-		a.applyCmd(), a.exportCmd(), a.adminCmd(), a.logCmd(), a.diagnoseCmd(), a.recoverCmd())
+		a.applyCmd(), a.exportCmd(), a.adminCmd(), a.logCmd(), a.diagnoseCmd(), a.recoverCmd(),
+		a.inspectCmd())
 	return root
 }
 

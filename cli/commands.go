@@ -169,7 +169,7 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			s.SSOParticipants, s.SSOAdmins, s.EnforceParticipants, s.WizardStep = set.SSOParticipants, set.SSOAdmins, set.EnforceParticipants, set.WizardStep
-			idps, err := st.IdPs(ctx)
+			idps, err := idpsWithPolicy(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -213,15 +213,13 @@ func (a *app) statusCmd() *cobra.Command {
 					tested = "passed a test " + i.LastTestedAt.UTC().Format(time.RFC3339)
 				}
 				cert := ""
-				if exp := earliestCertExpiry(i); !exp.IsZero() {
-					switch {
-					case exp.Before(now):
-						cert = ", signing certificate EXPIRED " + exp.UTC().Format("2006-01-02")
-					case exp.Sub(now) < 30*24*time.Hour:
-						cert = ", signing certificate expires " + exp.UTC().Format("2006-01-02")
-					}
+				if exp := latestCertExpiry(i); !exp.IsZero() {
+					cert = ", signing certificate valid until " + exp.UTC().Format("2006-01-02")
 				}
 				fmt.Fprintf(out, "  %s (%s) %s: %s%s\n", i.Name, i.Product, i.EntityID, tested, cert)
+				if w := expiryWarning(i, now); w != "" {
+					fmt.Fprintf(out, "    warning: %s\n", w)
+				}
 			}
 			return nil
 		},

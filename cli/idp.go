@@ -1,15 +1,22 @@
 package cli
 
 import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"ssowizard/sso"
 	"ssowizard/sso/metadata"
+	"ssowizard/store"
 	"ssowizard/store/model"
 )
 
@@ -19,23 +26,28 @@ func (a *app) idpCmd() *cobra.Command {
 		Short: "Add, list and remove identity providers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("idp needs a command: add, list or remove (see ssowizard idp --help)")
+			return usagef("idp needs a command: add, list, set, refresh or remove (see ssowizard idp --help)")
 		},
 	}
-	cmd.AddCommand(a.idpAddCmd(), a.idpListCmd(), a.idpRemoveCmd())
+	cmd.AddCommand(a.withDomainFlags(a.idpAddCmd(), a.idpSetCmd())...)
+	cmd.AddCommand(a.withExpiryWarnings(a.idpListCmd()), a.idpRemoveCmd(), a.idpRefreshCmd())
 	return cmd
 }
 
 func (a *app) idpAddCmd() *cobra.Command {
-	var name, src, entityID, emailAttr string
-	var fromNameID, unsolicited bool
+	var name, src, entityID, emailAttr, signerFile, skewFlag string
+	var fromNameID, unsolicited, allowSHA1 bool
 	cmd := &cobra.Command{
 		Use:   "add --name NAME --metadata FILE|URL",
 		Short: "Add an identity provider from its SAML metadata (file or URL)",
 		Long: `Add an identity provider from its SAML metadata. --metadata takes a file path
 or a URL (https, or http to 127.0.0.1/localhost only). For a federation
 aggregate holding several IdPs, pick one with --entity-id; without it the IdPs
-are listed and the command exits with code 2.`,
+are listed and the command exits with code 2.
+
+--metadata-signer pins the certificate (PEM) that must have signed the
+metadata: unsigned or badly signed metadata is then refused, now and whenever
+the metadata is refreshed. Without it, unsigned metadata is accepted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -49,11 +61,19 @@ are listed and the command exits with code 2.`,
 			if fromNameID && emailAttr != "" {
 				return usagef("--email-attribute and --email-from-nameid exclude each other")
 			}
+			skew, err := parseSkew(cmd, skewFlag)
+			if err != nil {
+				return err
+			}
+			pinned, err := readSigners(signerFile)
+			if err != nil {
+				return err
+			}
 			raw, source, err := sso.ReadMetadataSource(ctx, src)
 			if err != nil {
 				return err
 			}
-			doc, err := metadata.Parse(raw)
+			doc, err := metadata.ParseSigned(raw, pinned, a.env.Clock.Now())
 			if err != nil {
 				return describeMetadataError(err)
 			}
@@ -89,11 +109,14 @@ are listed and the command exits with code 2.`,
 			}
 			idp.EmailFromNameID = fromNameID
 			idp.AllowUnsolicited = unsolicited
+			idp.AllowSHA1 = allowSHA1
+			idp.Skew = skew
+			idp.MetadataSigners = certsBase64(pinned)
 			st, err := a.store(ctx)
 			if err != nil {
 				return err
 			}
-			saved, err := st.AddIdP(ctx, idp)
+			saved, err := st.AddIdPWithPolicy(ctx, idp)
 			if err != nil {
 				return err
 			}
@@ -110,6 +133,7 @@ are listed and the command exits with code 2.`,
 			} else {
 				fmt.Fprintf(out, "  email    attribute %s\n", saved.EmailAttribute)
 			}
+			printPolicy(out, cmd.ErrOrStderr(), saved, pinned)
 			for _, w := range ent.Warnings(a.env.Clock.Now()) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}
@@ -123,6 +147,9 @@ are listed and the command exits with code 2.`,
 	f.StringVar(&emailAttr, "email-attribute", "", "attribute carrying the email (default "+model.DefaultEmailAttribute+")")
 	f.BoolVar(&fromNameID, "email-from-nameid", false, "take the email from the NameID instead of an attribute")
 	f.BoolVar(&unsolicited, "allow-idp-initiated", false, "accept IdP-initiated logins (no InResponseTo) from this IdP")
+	f.StringVar(&signerFile, "metadata-signer", "", "PEM certificate that must have signed the metadata (pinned for refreshes too)")
+	f.BoolVar(&allowSHA1, "allow-sha1", false, "accept legacy SHA-1 signatures from this IdP (weak; refused by default)")
+	f.StringVar(&skewFlag, "skew", "", "clock skew allowed on this IdP's responses, e.g. 5m (default 2m, at most 10m)")
 	return cmd
 }
 
@@ -164,6 +191,10 @@ type idpJSON struct {
 	LastTestedAt     *string  `json:"last_tested_at"`
 	LastTestEmail    string   `json:"last_test_email"`
 	AllowIdPInitated bool     `json:"allow_idp_initiated"`
+	AllowSHA1        bool     `json:"allow_sha1"`
+	// SkewSeconds is the clock skew in effect (the default when none is set).
+	SkewSeconds           int64 `json:"skew_seconds"`
+	MetadataSignersPinned int   `json:"metadata_signers_pinned"`
 }
 
 func toIdPJSON(i model.IdP) idpJSON {
@@ -177,6 +208,8 @@ func toIdPJSON(i model.IdP) idpJSON {
 		CertExpires: jsonTime(earliestCertExpiry(i)), Tested: i.Tested(),
 		LastTestedAt: jsonTime(i.LastTestedAt), LastTestEmail: i.LastTestEmail,
 		AllowIdPInitated: i.AllowUnsolicited,
+		AllowSHA1:        i.AllowSHA1, SkewSeconds: int64(effectiveSkew(i).Seconds()),
+		MetadataSignersPinned: len(i.MetadataSigners),
 	}
 }
 
@@ -191,7 +224,7 @@ func (a *app) idpListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			idps, err := st.IdPs(cmd.Context())
+			idps, err := idpsWithPolicy(cmd.Context(), st)
 			if err != nil {
 				return err
 			}
@@ -256,4 +289,172 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// idpsWithPolicy lists the IdPs with their security options filled in (what
+// --json output shows as allow_sha1, skew_seconds and the pinned signers).
+func idpsWithPolicy(ctx context.Context, st *store.Store) ([]model.IdP, error) {
+	idps, err := st.IdPs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for n, i := range idps {
+		if idps[n], err = st.WithPolicy(ctx, i); err != nil {
+			return nil, err
+		}
+	}
+	return idps, nil
+}
+
+// effectiveSkew is the clock skew the SP applies to the IdP's responses.
+func effectiveSkew(i model.IdP) time.Duration {
+	if i.Skew > 0 {
+		return min(i.Skew, sso.MaxSkew)
+	}
+	return sso.DefaultSkew
+}
+
+// parseSkew reads --skew: empty (not given) is 0, the SP's default.
+func parseSkew(cmd *cobra.Command, v string) (time.Duration, error) {
+	if !cmd.Flags().Changed("skew") {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return 0, usagef("--skew %q is not a duration: write it like 90s, 2m or 5m", v)
+	}
+	if d < 0 || d > model.MaxSkew {
+		return 0, usagef("--skew %s is out of range: at most %s (0 means the default, %s)", d, model.MaxSkew, sso.DefaultSkew)
+	}
+	return d, nil
+}
+
+// readSigners reads the --metadata-signer PEM file (nil when not given).
+func readSigners(path string) ([]*x509.Certificate, error) {
+	if strings.TrimSpace(path) == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the metadata signer certificate %s: %w", path, err)
+	}
+	certs, err := metadata.ParseSignerPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("metadata signer %s: %w", path, err)
+	}
+	return certs, nil
+}
+
+func certsBase64(cs []*x509.Certificate) []string {
+	out := []string{}
+	for _, c := range cs {
+		out = append(out, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	return out
+}
+
+// sha1Warning is printed whenever SHA-1 is accepted from an IdP.
+const sha1Warning = "SHA-1 signatures are weak (collisions can be forged) and are now accepted for %s only: " +
+	"ask the IdP admin to sign with RSA-SHA256, then turn this off with ssowizard idp set %q --allow-sha1=false"
+
+// printPolicy shows an IdP's security options after a change, warnings on
+// errOut.
+func printPolicy(out, errOut io.Writer, i model.IdP, verified []*x509.Certificate) {
+	if len(verified) > 0 {
+		fmt.Fprintf(out, "  metadata signature verified; signer pinned: %s\n", verified[0].Subject)
+	} else if len(i.MetadataSigners) > 0 {
+		fmt.Fprintf(out, "  metadata signer pinned (%d certificate(s))\n", len(i.MetadataSigners))
+	}
+	skew := effectiveSkew(i).String()
+	if i.Skew == 0 {
+		skew += " (default)"
+	}
+	fmt.Fprintf(out, "  policy   SHA-1 %s, clock skew %s, IdP-initiated logins %s\n",
+		map[bool]string{true: "accepted", false: "refused"}[i.AllowSHA1], skew,
+		map[bool]string{true: "accepted", false: "refused"}[i.AllowUnsolicited])
+	if i.AllowSHA1 {
+		fmt.Fprintf(errOut, "warning: "+sha1Warning+"\n", i.Name, i.Name)
+	}
+}
+
+func (a *app) idpSetCmd() *cobra.Command {
+	var allowSHA1, unsolicited bool
+	var skewFlag, signerFile string
+	cmd := &cobra.Command{
+		Use:   "set NAME [--allow-sha1=true|false] [--skew D] [--allow-idp-initiated=true|false] [--metadata-signer PEMFILE]",
+		Short: "Change an identity provider's security options",
+		Long: `Change an identity provider's security options. Only the options given change.
+  --allow-sha1            accept legacy SHA-1 signatures (weak; off by default)
+  --skew                  clock skew allowed on its responses (0 = default 2m, at most 10m)
+  --allow-idp-initiated   accept logins started at the IdP (no InResponseTo)
+  --metadata-signer       pin the certificate that signed its metadata; the
+                          stored metadata must verify against it now`,
+		Args: exactArgs(1, "set takes the IdP's name: ssowizard idp set NAME --allow-sha1=false"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			f := cmd.Flags()
+			var o store.IdPOptions
+			if f.Changed("allow-sha1") {
+				o.AllowSHA1 = &allowSHA1
+			}
+			if f.Changed("allow-idp-initiated") {
+				o.AllowUnsolicited = &unsolicited
+			}
+			if f.Changed("skew") {
+				d, err := parseSkew(cmd, skewFlag)
+				if err != nil {
+					return err
+				}
+				o.Skew = &d
+			}
+			if o.AllowSHA1 == nil && o.AllowUnsolicited == nil && o.Skew == nil && !f.Changed("metadata-signer") {
+				return usagef("nothing to change: give --allow-sha1, --skew, --allow-idp-initiated or --metadata-signer")
+			}
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			var pinned []*x509.Certificate
+			if f.Changed("metadata-signer") {
+				if pinned, err = readSigners(signerFile); err != nil {
+					return err
+				}
+				if len(pinned) == 0 {
+					return usagef("--metadata-signer needs a PEM certificate file")
+				}
+				cur, err := st.IdP(ctx, args[0])
+				if err != nil {
+					return idpNotFound(err, args[0])
+				}
+				// Pin only what the stored metadata really was signed with.
+				if _, err := metadata.VerifySignature([]byte(cur.MetadataXML), pinned, a.env.Clock.Now()); err != nil {
+					return describeMetadataError(err)
+				}
+				b := certsBase64(pinned)
+				o.MetadataSigners = &b
+			}
+			saved, err := st.SetIdPOptions(ctx, args[0], o)
+			if err != nil {
+				return idpNotFound(err, args[0])
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "updated %s\n", saved.Name)
+			printPolicy(out, cmd.ErrOrStderr(), saved, pinned)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&allowSHA1, "allow-sha1", false, "accept legacy SHA-1 signatures from this IdP")
+	f.BoolVar(&unsolicited, "allow-idp-initiated", false, "accept IdP-initiated logins from this IdP")
+	f.StringVar(&skewFlag, "skew", "", "clock skew, e.g. 5m (0 = default 2m, at most 10m)")
+	f.StringVar(&signerFile, "metadata-signer", "", "PEM certificate that signed the IdP's metadata")
+	return cmd
+}
+
+// idpNotFound names the IdP and where to list them when it does not exist.
+func idpNotFound(err error, name string) error {
+	if errors.Is(err, model.ErrNotFound) {
+		return fmt.Errorf("no identity provider called %q (see ssowizard idp list)", name)
+	}
+	return err
 }

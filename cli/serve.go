@@ -17,12 +17,19 @@ import (
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr, baseURL string
+	var maxFailures int
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8942] [--base-url URL]",
+		Use:   "serve [--addr 127.0.0.1:8942] [--base-url URL] [--max-acs-failures N]",
 		Short: "Run the SAML service provider (deep links, login, ACS) until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := checkListenFlags("--addr", addr, baseURL); err != nil {
+				return err
+			}
+			if maxFailures < 0 {
+				return usagef("--max-acs-failures %d: give a positive number of failed sign-ins per client (0 means the default, %d)", maxFailures, sso.DefaultFailureLimit)
+			}
 			st, err := a.store(ctx)
 			if err != nil {
 				return err
@@ -30,12 +37,15 @@ func (a *app) serveCmd() *cobra.Command {
 			// gosaml2 allocates heavily per response; a larger GC target is
 			// what lets the ACS scale across cores.
 			debug.SetGCPercent(400)
-			ln, err := listen(addr)
+			ln, err := listen(addr, "--addr")
 			if err != nil {
 				return err
 			}
-			base := baseURLOr(baseURL, ln.Addr().String())
-			sp, err := sso.NewSP(ctx, st, sso.Config{BaseURL: base, Clock: a.env.Clock, Via: "serve"})
+			base := baseURL
+			if base == "" {
+				base = defaultBaseURL(ln.Addr().String())
+			}
+			sp, err := sso.NewSP(ctx, st, sso.Config{BaseURL: base, Clock: a.env.Clock, Via: "serve", MaxFailures: maxFailures})
 			if err != nil {
 				ln.Close()
 				return err
@@ -59,6 +69,7 @@ func (a *app) serveCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultSPAddr, "listen address")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "public base URL (default http://<addr>)")
+	cmd.Flags().IntVar(&maxFailures, "max-acs-failures", 0, fmt.Sprintf("failed sign-ins one client may make per %s before it gets 429s (default %d; raise it for load tests)", sso.DefaultFailureWindow, sso.DefaultFailureLimit))
 	return cmd
 }
 
@@ -69,6 +80,9 @@ func (a *app) demoIdPCmd() *cobra.Command {
 		Short: "Run the built-in demo IdP alone (metadata at /metadata)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkListenFlags("--addr", addr, ""); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, err := a.store(ctx)
 			if err != nil {
@@ -98,11 +112,11 @@ type runningDemo struct {
 func (d *runningDemo) Close() error { return d.srv.Close() }
 
 func startDemo(ctx context.Context, ks sso.KeyStore, addr string, clock model.Clock) (*runningDemo, error) {
-	ln, err := listen(addr)
+	ln, err := listen(addr, "--demo-addr")
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + ln.Addr().String()
+	base := defaultBaseURL(ln.Addr().String())
 	d, err := sso.NewDemoIdP(ctx, ks, sso.DemoConfig{BaseURL: base, Clock: clock})
 	if err != nil {
 		ln.Close()
@@ -144,11 +158,11 @@ func demoHostFromIdP(i model.IdP) string {
 
 // listen binds a TCP address with a message that says what to do when the
 // port is taken.
-func listen(addr string) (net.Listener, error) {
+func listen(addr, flag string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%s is already in use (another ssowizard running?): stop it or choose another address with --addr", addr)
+			return nil, fmt.Errorf("%s is already in use (another ssowizard running?): stop it or choose another address with %s", addr, flag)
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}

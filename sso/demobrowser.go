@@ -74,8 +74,15 @@ func (b *DemoBrowser) SignUp(ctx context.Context, joinURL, idpName, persona, brk
 	default:
 		return nil, fmt.Errorf("join page %s answered %d", joinURL, status)
 	}
+	return b.SignIn(ctx, next, persona, brk)
+}
+
+// SignIn opens an SP sign-in link (such as SP.AdminLoginURL's), signs in at
+// the demo IdP as persona with the breakage brk, and returns where it ended.
+func (b *DemoBrowser) SignIn(ctx context.Context, loginURL, persona, brk string) (*DemoResult, error) {
+	next := loginURL
 	// The SP's /saml/login: a redirect to the IdP or an auto-posting form.
-	status, loc, body, err = b.do(ctx, http.MethodGet, next, nil)
+	status, loc, body, err := b.do(ctx, http.MethodGet, next, nil)
 	if err != nil {
 		return nil, err
 	}

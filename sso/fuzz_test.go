@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
+
 	"ssowizard/sso/metadata"
 	"ssowizard/store"
 	"ssowizard/store/model"
@@ -62,14 +64,67 @@ func forgedSeeds(t testing.TB) [][]byte {
 	assertionOnly := mustBuild(t, s)
 	s.ExtraUnsignedAssertion = true
 	extra := mustBuild(t, s)
-	return [][]byte{
+	_, other, _ := keys(t)
+	variant := func(mod func(*responseSpec)) []byte {
+		s := goodSpec(t)
+		mod(&s)
+		return mustBuild(t, s)
+	}
+	seeds := [][]byte{
 		good, assertionOnly, extra,
 		bytes.Replace(good, []byte("maya@"), []byte("mallory@"), 1),
 		bytes.Replace(assertionOnly, []byte("maya@"), []byte("maya<!---->@"), 1),
+		bytes.Replace(assertionOnly, []byte("maya@"), []byte("maya<![CDATA[]]>@"), 1),
 		bytes.Replace(good, []byte("?>"), []byte(`?><!DOCTYPE r [<!ENTITY e "x">]>`), 1),
+		bytes.Replace(good, []byte("?>"), []byte(`?><!DOCTYPE r [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>`), 1),
 		deflateBytes(good),
 		[]byte(`<samlp:Response xmlns:samlp="` + nsProtocol + `" ID="a" ID="b"/>`),
+		// The listener suite's signature forgeries, for these parameters.
+		variant(func(s *responseSpec) { s.Signer = other }),
+		variant(func(s *responseSpec) { s.Signer, s.NoKeyInfo = other, true }),
+		variant(func(s *responseSpec) { s.SHA1 = true }),
+		variant(func(s *responseSpec) { s.SignResponse, s.ExtraSignedAssertions = false, 1 }),
+		variant(func(s *responseSpec) {
+			s.Attributes = append(s.Attributes, samlAttr{Name: model.DefaultEmailAttribute, Values: []string{"mallory@example.org"}})
+		}),
+		variant(func(s *responseSpec) { s.InResponseTo = "" }),
+		variant(func(s *responseSpec) { s.Audience = "" }),
+		variant(func(s *responseSpec) { s.StatusCode = "urn:oasis:names:tc:SAML:2.0:status:Responder" }),
 	}
+	// Signature wrapping: an evil copy of the signed assertion beside it,
+	// the original hidden in the signature's Object or in Extensions.
+	for _, hide := range []string{"Object", "Extensions"} {
+		d := etree.NewDocument()
+		if err := d.ReadFromBytes(assertionOnly); err != nil {
+			t.Fatal(err)
+		}
+		root := d.Root()
+		orig := childNS(root, nsAssertion, "Assertion")
+		evil := orig.Copy()
+		if sig := childNS(evil, nsDSig, "Signature"); sig != nil {
+			evil.RemoveChild(sig)
+		}
+		walk(evil, func(e *etree.Element) {
+			if e.Tag == "AttributeValue" && strings.Contains(e.Text(), "maya@") {
+				e.SetText("mallory@example.org")
+			}
+		})
+		root.RemoveChild(orig)
+		holder := root.CreateElement("samlp:Extensions")
+		if hide == "Object" {
+			holder = childNS(orig, nsDSig, "Signature").CreateElement("ds:Object")
+			holder.AddChild(orig.Copy())
+		} else {
+			holder.AddChild(orig)
+		}
+		root.AddChild(evil)
+		b, err := d.WriteToBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	return seeds
 }
 
 // FuzzValidate: no input makes Validate panic, every refusal names its
@@ -102,7 +157,7 @@ func FuzzValidate(f *testing.F) {
 
 // fuzzSP is an SP over a real store, for handler-level fuzzing (no
 // network: the handler is called directly).
-func fuzzSP(f *testing.F) (*SP, string) {
+func fuzzSP(f *testing.F) (*SP, *store.Store, string) {
 	ctx := context.Background()
 	clock := &testClock{t: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)}
 	st, err := store.Open(ctx, filepath.Join(f.TempDir(), "f.db"), clock)
@@ -135,14 +190,15 @@ func fuzzSP(f *testing.F) (*SP, string) {
 	if _, err := st.AddIdP(ctx, idp); err != nil {
 		f.Fatal(err)
 	}
-	return sp, demo.EntityID()
+	return sp, st, demo.EntityID()
 }
 
-// FuzzACS posts fuzzed bodies to the real handler: never a 5xx, and a
-// page that leaks no internals. (A panic would be turned into a 400 by the
-// recoverer; FuzzValidate catches panics in the validation itself.)
+// FuzzACS posts fuzzed bodies to the real handler: never a 5xx, a page
+// that leaks no internals, and no panic. The recoverer turns a panic into
+// a 400 and an attempt recorded with CheckInternal (as it does for a store
+// failure): such an attempt fails the fuzz run with what was recorded.
 func FuzzACS(f *testing.F) {
-	sp, issuer := fuzzSP(f)
+	sp, st, issuer := fuzzSP(f)
 	idpKey, _, _ := keys(f)
 	s := responseSpec{Signer: idpKey, SignAssertion: true, SignResponse: true, Now: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC),
 		Issuer: issuer, Destination: sp.ACSURL(), Recipient: sp.ACSURL(), Audience: sp.EntityID(), NameID: "n1",
@@ -160,6 +216,11 @@ func FuzzACS(f *testing.F) {
 		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		if last, err := st.LatestAttempts(context.Background(), 1); err != nil {
+			t.Fatalf("reading the attempt log: %v", err)
+		} else if len(last) == 1 && last[0].Check == CheckInternal {
+			t.Fatalf("the handler failed internally (a panic or a store error): %s %s\nfor %q", last[0].Reason, last[0].Received, body)
+		}
 		if rec.Code >= 500 {
 			t.Fatalf("%d for %q", rec.Code, body)
 		}

@@ -14,7 +14,8 @@ import (
 // with several IdPs, a participant types a work email and is sent to the
 // IdP whose configuration names the email's domain. The hints are the
 // IdP's entity ID host (kc.acme.org for ada@acme.org) and the words of its
-// name ("Acme staff" for ada@acme.org). When no IdP, or more than one,
+// name ("Acme staff" for ada@acme.org); an IdP's declared email domains
+// (model.IdP.Domains) take precedence over both. When no IdP, or more than one,
 // matches, the join page asks the participant to choose.
 
 // genericIdPWords never identify an organization on their own.
@@ -51,9 +52,19 @@ func routeIdPs(email string, idps []model.IdP) []string {
 	if len(labels) > 1 {
 		labels = labels[:len(labels)-1] // the top-level domain names nobody
 	}
+	// Declared email domains decide first; an IdP with domains never
+	// takes an email of another domain (the ACS would refuse it).
 	var out []string
 	for _, idp := range idps {
-		if idpMatchesDomain(idp, domain, labels) {
+		if len(idp.Domains) > 0 && DomainAllowed(idp, email) {
+			out = append(out, idp.Name)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, idp := range idps {
+		if len(idp.Domains) == 0 && idpMatchesDomain(idp, domain, labels) {
 			out = append(out, idp.Name)
 		}
 	}
@@ -109,13 +120,13 @@ func (sp *SP) handleRoute(w http.ResponseWriter, r *http.Request) {
 		sp.renderJoin(w, r, http.StatusBadRequest, p)
 		return
 	}
+	idps, err := sp.st.IdPs(ctx)
+	if err != nil {
+		sp.internalError(w, r, "listing the IdPs", err)
+		return
+	}
 	names := []string{p.IdPs[0].Name}
-	if len(p.IdPs) > 1 {
-		idps, err := sp.st.IdPs(ctx)
-		if err != nil {
-			sp.internalError(w, r, "listing the IdPs", err)
-			return
-		}
+	if len(idps) > 1 || (len(idps) == 1 && !DomainAllowed(idps[0], email)) {
 		names = routeIdPs(email, idps)
 	}
 	if len(names) != 1 {

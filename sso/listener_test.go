@@ -620,7 +620,7 @@ func TestJoinWithoutIdP(t *testing.T) {
 func TestLoginEndpoint(t *testing.T) {
 	e := newEnv(t)
 	for q, status := range map[string]int{
-		"idp=demo&role=admin": 400, "idp=demo": 400, "idp=nope&role=mentee": 404, "role=mentee": 404,
+		"idp=demo&role=admin": 403 /* admin SSO off */, "idp=demo&role=owner": 400, "idp=demo": 400, "idp=nope&role=mentee": 404, "role=mentee": 404,
 	} {
 		if resp, body := e.get(e.sp.BaseURL() + "/saml/login?" + q); resp.StatusCode != status {
 			t.Errorf("%s: %d, want %d: %s", q, resp.StatusCode, status, pageText(body))

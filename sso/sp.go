@@ -176,6 +176,7 @@ func (sp *SP) buildMetadata() ([]byte, error) {
 	kd := d.CreateElement("md:KeyDescriptor")
 	kd.CreateAttr("use", "signing")
 	kd.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(sp.key.CertBase64())
+	addEncryptionKeyDescriptor(d, sp.key.CertBase64())
 	d.CreateElement("md:NameIDFormat").SetText(nameIDFormatUnspecified)
 	d.CreateElement("md:NameIDFormat").SetText(nameIDFormatEmail)
 	acs := d.CreateElement("md:AssertionConsumerService")
@@ -274,7 +275,11 @@ func (sp *SP) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	role, idpName := q.Get("role"), q.Get("idp")
-	if !validRole(role) {
+	if role == model.RoleAdmin {
+		if !sp.startAdminLogin(w, r, idpName) {
+			return
+		}
+	} else if !validRole(role) {
 		sp.page(w, http.StatusBadRequest, pageError, "Sign-in", errorPage{Heading: "This sign-in link is incomplete",
 			Reason: fmt.Sprintf("The link names no valid role (%q): it must be mentee or mentor.", role),
 			Fix:    "Use the sign-up link for mentees or for mentors.", Back: sp.JoinURL(model.RoleMentee)})
@@ -306,7 +311,7 @@ func (sp *SP) handleLogin(w http.ResponseWriter, r *http.Request) {
 		ServiceProviderIssuer:          sp.urls.EntityID,
 		AssertionConsumerServiceURL:    sp.urls.ACS,
 		AudienceURI:                    sp.urls.EntityID,
-		SignAuthnRequests:              idp.WantAuthnRequestsSigned,
+		SignAuthnRequests:              idp.SignsRequests(),
 		SignAuthnRequestsAlgorithm:     dsig.RSASHA256SignatureMethod,
 		SignAuthnRequestsCanonicalizer: dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList(""),
 		Clock:                          dsig.NewFakeClockAt(now),
@@ -533,6 +538,10 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 	if ce != nil {
 		f.ce = ce
 		fail(f)
+		return
+	}
+	if role == model.RoleAdmin {
+		sp.finishAdminLogin(w, r, now, idp, a, f, fail)
 		return
 	}
 	acct, att, err := sp.st.CompleteLogin(ctx, model.Login{IdPName: idp.Name, Role: role, Email: a.Email, NameID: a.NameID,

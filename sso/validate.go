@@ -131,11 +131,18 @@ func HasDoctype(data []byte) bool {
 // place: status, exactly one assertion, signed by the IdP (each configured
 // certificate tried in turn), issuer, audience, Destination, bearer
 // confirmation with Recipient, InResponseTo from the signed assertion, time
-// windows with skew, assertion ID, and the email.
+// windows with skew, assertion ID, the email, and the email's domain when
+// the IdP has domains.
 func Validate(in ValidateInput) (*Assertion, *CheckError) {
 	in.Skew = max(0, min(in.Skew, MaxSkew))
 	v := validator{in: in, hint: hintsFor(in.IdP.Product)}
-	return v.run()
+	a, ce := v.run()
+	if ce == nil {
+		if ce = checkDomain(in.IdP, a); ce != nil {
+			return nil, ce
+		}
+	}
+	return a, ce
 }
 
 type validator struct {

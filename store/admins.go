@@ -147,65 +147,8 @@ func (s *Store) Invites(ctx context.Context) ([]model.Invite, error) {
 // AdminSSOLogin completes an admin's SSO sign-in through idpName: an
 // existing admin signs in, an invited email becomes an admin (without a
 // password); anyone else is refused with a *model.GuardError. Either way the
-// attempt is recorded with role "admin", in the same transaction.
+// attempt is recorded with role "admin", in the same transaction. The SP
+// uses CompleteAdminLogin, which also refuses a replayed assertion.
 func (s *Store) AdminSSOLogin(ctx context.Context, idpName, email, nameID, via string) (model.Admin, model.Attempt, error) {
-	email = strings.TrimSpace(email)
-	lc := lowerEmail(email)
-	now := s.now()
-	var a model.Admin
-	att := model.Attempt{At: now, IdPName: idpName, Role: model.RoleAdmin, Email: email, NameID: nameID, Via: via}
-	var refused *model.GuardError
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var created string
-		err := tx.QueryRowContext(ctx, `SELECT id, email, created_at FROM admins WHERE email_lc = ?`, lc).Scan(&a.ID, &a.Email, &created)
-		switch {
-		case err == nil:
-			if a.CreatedAt, err = parseTime(created); err != nil {
-				return err
-			}
-		case errors.Is(err, sql.ErrNoRows):
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_invites WHERE email_lc = ?`, lc).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				refused = &model.GuardError{Reason: fmt.Sprintf("%s is not on this organization's admin list: "+
-					"an admin must invite it first (ssowizard admin invite %s)", email, email)}
-				att.Outcome, att.Check, att.Reason = model.OutcomeFailure, "admin list", refused.Reason
-				att.Expected, att.Received = "an admin or invited email", email
-				att.Fix = "Run `ssowizard admin invite " + email + "` if this person should administer the organization."
-				var ierr error
-				att, ierr = insertAttempt(ctx, tx, att)
-				return ierr
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO admins (email, email_lc, password_hash, created_at) VALUES (?, ?, ?, ?)`,
-				email, lc, noPassword, fmtTime(now))
-			if err != nil {
-				return err
-			}
-			if a.ID, err = res.LastInsertId(); err != nil {
-				return err
-			}
-			a.Email, a.CreatedAt = email, now
-			if _, err := tx.ExecContext(ctx, `DELETE FROM admin_invites WHERE email_lc = ?`, lc); err != nil {
-				return err
-			}
-			if err := insertChange(ctx, tx, now, Actor{Who: email, Via: via}, "admin.create", email, "invited admin's first SSO sign-in via "+idpName, "ok"); err != nil {
-				return err
-			}
-			att.AccountCreated = true
-		default:
-			return err
-		}
-		att.Outcome = model.OutcomeSuccess
-		att, err = insertAttempt(ctx, tx, att)
-		return err
-	})
-	if err != nil {
-		return model.Admin{}, model.Attempt{}, err
-	}
-	if refused != nil {
-		return model.Admin{}, att, refused
-	}
-	return a, att, nil
+	return s.adminLogin(ctx, model.Login{IdPName: idpName, Email: email, NameID: nameID, Via: via})
 }

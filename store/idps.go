@@ -41,7 +41,7 @@ func validIdPName(name string) bool {
 
 const idpColumns = `id, name, entity_id, product, metadata_xml, source, sso_endpoints, signing_certs,
 	want_authn_requests_signed, email_attribute, email_from_nameid, attribute_map, allow_unsolicited,
-	created_at, updated_at, last_tested_at, last_test_email`
+	created_at, updated_at, last_tested_at, last_test_email, domains, sign_requests`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -49,10 +49,14 @@ func scanIdP(r scanner) (model.IdP, error) {
 	var i model.IdP
 	var endpoints, certs, attrMap, created, updated string
 	var tested sql.NullString
+	var domains string
 	err := r.Scan(&i.ID, &i.Name, &i.EntityID, &i.Product, &i.MetadataXML, &i.Source, &endpoints, &certs,
 		&i.WantAuthnRequestsSigned, &i.EmailAttribute, &i.EmailFromNameID, &attrMap, &i.AllowUnsolicited,
-		&created, &updated, &tested, &i.LastTestEmail)
+		&created, &updated, &tested, &i.LastTestEmail, &domains, &i.SignRequests)
 	if err != nil {
+		return model.IdP{}, err
+	}
+	if i.Domains, err = decodeDomains(i.Name, domains); err != nil {
 		return model.IdP{}, err
 	}
 	if err := json.Unmarshal([]byte(endpoints), &i.SSOEndpoints); err != nil {

@@ -2,10 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"ssowizard/store/model"
@@ -21,48 +17,28 @@ type IdPPolicy struct {
 // IdPPolicy reads the policy of the IdP called name; model.ErrNotFound when
 // there is none.
 func (s *Store) IdPPolicy(ctx context.Context, name string) (IdPPolicy, error) {
-	var p IdPPolicy
-	var ms int64
-	err := s.db.QueryRowContext(ctx, `SELECT allow_sha1, skew_ms FROM idps WHERE name = ?`, strings.TrimSpace(name)).
-		Scan(&p.AllowSHA1, &ms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return IdPPolicy{}, fmt.Errorf("identity provider %q: %w", name, model.ErrNotFound)
-	}
+	p, err := readPolicy(ctx, s.db, name)
 	if err != nil {
-		return IdPPolicy{}, fmt.Errorf("store: reading the policy of identity provider %q: %w", name, err)
+		return IdPPolicy{}, err
 	}
-	p.Skew = time.Duration(ms) * time.Millisecond
-	return p, nil
+	return IdPPolicy{AllowSHA1: p.allowSHA1, Skew: p.skew}, nil
 }
 
-// SetIdPPolicy sets the policy of the IdP called name. A skew above
-// model.MaxSkew or below zero is refused with a reason.
+// SetIdPPolicy sets the policy of the IdP called name, with its audit
+// record in the same transaction. A skew above model.MaxSkew or below zero
+// is refused with a reason.
 func (s *Store) SetIdPPolicy(ctx context.Context, name string, p IdPPolicy) error {
-	if p.Skew < 0 || p.Skew > model.MaxSkew {
-		return fmt.Errorf("clock skew %s is out of range: use 0 (the default, 2 minutes) up to %s", p.Skew, model.MaxSkew)
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE idps SET allow_sha1 = ?, skew_ms = ?, updated_at = ? WHERE name = ?`,
-			p.AllowSHA1, p.Skew.Milliseconds(), fmtTime(s.now()), strings.TrimSpace(name))
-		if err != nil {
-			return fmt.Errorf("store: saving the policy of identity provider %q: %w", name, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("identity provider %q: %w", name, model.ErrNotFound)
-		}
-		return nil
-	})
+	_, err := s.SetIdPOptions(ctx, name, IdPOptions{AllowSHA1: &p.AllowSHA1, Skew: &p.Skew})
+	return err
 }
 
 // WithPolicy returns idp with its stored policy filled in (AllowSHA1,
-// Skew).
+// Skew, MetadataSigners).
 func (s *Store) WithPolicy(ctx context.Context, idp model.IdP) (model.IdP, error) {
-	p, err := s.IdPPolicy(ctx, idp.Name)
+	p, err := readPolicy(ctx, s.db, idp.Name)
 	if err != nil {
 		return idp, err
 	}
-	idp.AllowSHA1, idp.Skew = p.AllowSHA1, p.Skew
+	idp.AllowSHA1, idp.Skew, idp.MetadataSigners = p.allowSHA1, p.skew, p.signers
 	return idp, nil
 }

@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"context"
+	"time"
 
 	"ssowizard/sso/metadata"
 	"ssowizard/store/model"
@@ -49,6 +50,40 @@ type Backend interface {
 	// LatestAttempts returns the newest login attempts, newest first.
 	LatestAttempts(ctx context.Context, limit int) ([]model.Attempt, error)
 	Accounts(ctx context.Context) ([]model.Account, error)
+
+	// SignInWithSSO completes step 1 after an admin SSO sign-in through the
+	// listener: attemptID must be a successful admin sign-in recorded by
+	// this wizard's listener in the last few minutes.
+	SignInWithSSO(ctx context.Context, attemptID int64) (model.Admin, error)
+	// EnforcementCheck tells whether SSO can be enforced for an audience
+	// and which password-only accounts would be locked out.
+	EnforcementCheck(ctx context.Context, audience string) (model.EnforcementCheck, error)
+	// Log returns the newest limit entries of the merged log of
+	// configuration changes and login attempts, oldest first; filter is
+	// one of LogAll, LogChanges, LogFailures and
+	// LogSuccesses.
+	Log(ctx context.Context, filter string, limit int) ([]LogEntry, error)
+}
+
+// Log filters.
+const (
+	LogAll       = "all"
+	LogChanges   = "changes"
+	LogFailures  = "failures"
+	LogSuccesses = "successes"
+)
+
+// LogEntry is one line of the log view: a configuration change or a login
+// attempt.
+type LogEntry struct {
+	At      time.Time
+	Kind    string // "change" or "login"
+	Outcome string // change: ok/refused; login: success/failure
+	Who     string // change: the actor; login: the email
+	Via     string
+	What    string // change: the action; login: IdP and role
+	Target  string
+	Detail  string
 }
 
 // SPInfo is what the admin gives the IdP, and the deep links to test with.
@@ -61,4 +96,7 @@ type SPInfo struct {
 	MentorURL   string
 	MetadataXML []byte
 	Listening   bool
+	// Warning is a problem the admin should see that did not stop the
+	// listener (e.g. the demo IdP's port is taken).
+	Warning string
 }

@@ -42,7 +42,8 @@ func (m *Model) field(label string, labelW int, focused bool, value string, w in
 var productNames = map[string]string{
 	"okta": "Okta", "entra": "Entra ID", "google": "Google", "keycloak": "Keycloak",
 	"adfs": "AD FS", "jumpcloud": "JumpCloud", "onelogin": "OneLogin",
-	"shibboleth": "Shibboleth", "demo": "built-in", "other": "other", "": "other",
+	"shibboleth": "Shibboleth", "ping": "Ping", "auth0": "Auth0",
+	"demo": "built-in", "other": "other", "": "other",
 }
 
 func productName(p string) string {

@@ -94,6 +94,11 @@ type screen interface {
 
 // Model is the wizard's root model.
 type Model struct {
+	// holdKeys and heldKeys keep typed-ahead keys while a form moves its
+	// focus (see settleForm).
+	holdKeys bool
+	heldKeys []tea.KeyPressMsg
+
 	ctx   context.Context
 	b     Backend
 	opts  Options
@@ -114,6 +119,8 @@ type Model struct {
 	spErr    error
 
 	showHelp bool
+	// log is the open log view (L), nil when closed.
+	log      *logView
 	flash    string
 	flashErr bool
 
@@ -310,7 +317,23 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.broadcast(msg)
 	case tea.KeyPressMsg:
+		if m.holdKeys && msg.String() != "ctrl+c" {
+			// A form is still moving its focus: this key belongs to the next
+			// field, so it waits (typing ahead or pasted answers otherwise
+			// land in the field that was just left).
+			m.heldKeys = append(m.heldKeys, msg)
+			return m, nil
+		}
 		return m, m.handleKey(msg)
+	case formSettledMsg:
+		m.holdKeys = false
+		var cmds []tea.Cmd
+		for len(m.heldKeys) > 0 && !m.holdKeys {
+			k := m.heldKeys[0]
+			m.heldKeys = m.heldKeys[1:]
+			cmds = append(cmds, m.handleKey(k))
+		}
+		return m, tea.Batch(cmds...)
 	case dataMsg:
 		if msg.err != nil {
 			m.setFlash("Could not read the configuration: "+humanErr(msg.err), true)
@@ -334,8 +357,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case flashMsg:
 		m.setFlash(msg.text, msg.isErr)
 		return m, nil
+	case logMsg:
+		return m, m.logUpdate(msg)
 	}
 	return m, m.broadcast(msg)
+}
+
+// formSettledMsg arrives once a huh form has applied a focus move.
+type formSettledMsg struct{}
+
+// settleForm holds further keys until cmd (a huh form's reaction to a
+// field-moving key) has been applied: huh moves the focus through a message
+// of its own, after keys already typed.
+func (m *Model) settleForm(cmd tea.Cmd) tea.Cmd {
+	m.holdKeys = true
+	return tea.Sequence(cmd, func() tea.Msg { return formSettledMsg{} })
 }
 
 // broadcast hands a non-key message to every step.
@@ -359,12 +395,17 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return m.quit()
 	}
+	if m.log != nil {
+		return m.logKey(msg)
+	}
 	cur := m.screens[m.step]
 	if cur.modal() {
 		cmd, _ := cur.update(m, msg)
 		return cmd
 	}
 	switch {
+	case m.signedIn && matches(msg, logOpenKey):
+		return m.openLog()
 	case matches(msg, m.keys.Quit):
 		return m.quit()
 	case matches(msg, m.keys.Help):
@@ -420,6 +461,9 @@ func (m *Model) render() string {
 	bodyH := max(h-1-len(footer), 3)
 	pw, ph := m.paneSize()
 	title, body := m.screens[m.step].view(m, pw, max(ph, 1))
+	if m.log != nil {
+		title, body = m.log.view(m, pw, max(ph, 1))
+	}
 	if m.flash != "" {
 		st := m.st.ok
 		mark := "✓ "
@@ -529,12 +573,17 @@ func (m *Model) footer(w int) []string {
 	cur := m.screens[m.step]
 	stepKeys := cur.keys(m)
 	var nav []key.Binding
-	if !cur.modal() {
+	if m.log != nil {
+		stepKeys, nav = m.log.keys(), []key.Binding{m.keys.Quit}
+	} else if !cur.modal() {
 		if m.signedIn && m.step < numSteps {
 			nav = append(nav, m.keys.Next)
 		}
 		if m.step > stepEnable || (m.step == stepEnable && m.signedIn) {
 			nav = append(nav, m.keys.Back)
+		}
+		if m.signedIn {
+			nav = append(nav, logOpenKey)
 		}
 		nav = append(nav, m.keys.Help, m.keys.Quit)
 	} else {

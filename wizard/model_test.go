@@ -301,7 +301,11 @@ func TestIdPAddEditRemoveAndDemo(t *testing.T) {
 		t.Fatalf("metadata.Parse(%q) = %v, want a *metadata.Error", bad, perr)
 	}
 	h.press("a")
-	h.waitFor("3 · Add identity provider", "▸ Name")
+	h.waitFor("Which identity provider do you use?", "▸ Okta")
+	h.press("enter")
+	h.waitFor("3 · Okta: setup guide", "Audience URI (SP Entity ID)")
+	h.press("enter")
+	h.waitFor("3 · Add Okta IdP", "▸ Name")
 	h.typ("okta-main")
 	h.press("tab", "right", "tab")
 	h.waitFor("▸ XML")
@@ -440,7 +444,10 @@ func TestAggregatePickerFilters(t *testing.T) {
 		t.Fatalf("the SWAMID aggregate should hold several IdPs, one usable")
 	}
 	h := toStep(t, e, 3, 100, 30)
-	h.press("a")
+	h.press("a", "up", "enter") // "Other SAML 2.0 IdP", then past its guide
+	h.waitFor("3 · Other SAML 2.0 IdP: setup guide")
+	h.press("enter")
+	h.waitFor("3 · Add identity provider", "▸ Name")
 	h.typ("swamid")
 	h.press("tab", "tab")
 	h.typ(filepath.Join(c, "metadata", "federation-swamid-test-aggregate.xml"))

@@ -25,6 +25,7 @@ const (
 	accessWorking
 	accessDone
 	accessBroken // the database could not be read
+	accessSSO    // waiting for the admin's SSO sign-in in a browser
 )
 
 type accessStep struct {
@@ -38,12 +39,18 @@ type accessStep struct {
 
 	// Bound to the form fields.
 	orgName, email, password, confirm string
+
+	// Admin SSO: the IdPs offered (when SSO for admins is on), and the
+	// sign-in being waited for.
+	ssoIdPs []string
+	sso     ssoWait
 }
 
 type (
 	orgMsg struct {
-		org model.Org
-		err error
+		org     model.Org
+		ssoIdPs []string
+		err     error
 	}
 	accessDoneMsg struct {
 		admin    model.Admin
@@ -64,7 +71,10 @@ func (s *accessStep) enter(m *Model) tea.Cmd {
 	b := m.b
 	return tea.Batch(s.spin.Tick, m.call(func(ctx context.Context) tea.Msg {
 		org, err := b.Org(ctx)
-		return orgMsg{org: org, err: err}
+		if err != nil {
+			return orgMsg{err: err}
+		}
+		return orgMsg{org: org, ssoIdPs: adminSSOIdPs(ctx, b)}
 	}))
 }
 
@@ -144,7 +154,7 @@ func (s *accessStep) modal() bool {
 func (s *accessStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if s.state == accessLoading || s.state == accessWorking {
+		if s.state == accessLoading || s.state == accessWorking || s.state == accessSSO {
 			var cmd tea.Cmd
 			s.spin, cmd = s.spin.Update(msg)
 			return cmd, false
@@ -160,6 +170,7 @@ func (s *accessStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			return nil, false
 		default:
 			m.org = msg.org
+			s.ssoIdPs = msg.ssoIdPs
 			s.state = accessSignIn
 		}
 		return s.newForm(m), false
@@ -197,6 +208,14 @@ func (s *accessStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		if m.step != stepAccess {
 			return nil, false
 		}
+		if s.state == accessSSO {
+			return s.ssoKey(m, msg), true
+		}
+		if s.state == accessSignIn && len(s.ssoIdPs) > 0 && msg.String() == ssoKey {
+			return s.startSSO(m, 0), true
+		}
+	case ssoStartedMsg, ssoPollMsg, ssoAttemptsMsg:
+		return s.ssoUpdate(m, msg), false
 	}
 	if s.form == nil || (s.state != accessSetup && s.state != accessSignIn) {
 		return nil, false
@@ -210,6 +229,12 @@ func (s *accessStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	}
 	if s.form.State == huh.StateCompleted {
 		return tea.Batch(cmd, s.submit(m)), true
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok && cmd != nil {
+		switch k.String() {
+		case "enter", "tab", "shift+tab", "up", "down":
+			return m.settleForm(cmd), true
+		}
 	}
 	return cmd, true
 }
@@ -265,6 +290,9 @@ func (s *accessStep) view(m *Model, w, h int) (string, []string) {
 		} else {
 			title = "1 · Access: sign in"
 			out = append(out, wrap("Sign in as a program admin of "+m.org.Name+".", w)...)
+			if len(s.ssoIdPs) > 0 {
+				out = append(out, wrap("Or sign in with "+s.ssoIdPs[0]+" (SSO): press "+ssoKey+".", w)...)
+			}
 		}
 		if s.err != "" {
 			out = append(out, m.st.err.Render(truncate("✗ "+s.err, w)))
@@ -274,6 +302,9 @@ func (s *accessStep) view(m *Model, w, h int) (string, []string) {
 		if s.form != nil {
 			out = append(out, lines(s.form.View())...)
 		}
+	case accessSSO:
+		title = "1 · Access: sign in with " + s.ssoIdPs[s.sso.idp]
+		out = append(out, s.ssoView(m, w)...)
 	case accessDone:
 		out = append(out, m.st.ok.Render("✓ Signed in as "+m.admin.Email), "")
 		out = append(out, wrap("Organization: "+m.org.Name, w)...)
@@ -286,8 +317,16 @@ func (s *accessStep) view(m *Model, w, h int) (string, []string) {
 
 func (s *accessStep) keys(m *Model) []key.Binding {
 	switch s.state {
-	case accessSetup, accessSignIn:
+	case accessSignIn:
+		ks := []key.Binding{hint("enter", "next field / submit"), hint("shift+tab", "previous field")}
+		if len(s.ssoIdPs) > 0 {
+			ks = append([]key.Binding{hint(ssoKey, "sign in with "+s.ssoIdPs[0])}, ks...)
+		}
+		return ks
+	case accessSetup:
 		return []key.Binding{hint("enter", "next field / submit"), hint("shift+tab", "previous field")}
+	case accessSSO:
+		return s.ssoKeys(m)
 	case accessBroken:
 		return []key.Binding{m.keys.Quit}
 	}

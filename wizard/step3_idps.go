@@ -36,6 +36,8 @@ const (
 	idpMappings
 	idpConfirmSave
 	idpSaving
+	idpProduct // add flow: which IdP product (for its guide)
+	idpGuide   // the product's setup guide
 )
 
 // Metadata source kinds of the add/edit form.
@@ -96,6 +98,13 @@ type idpsStep struct {
 
 	removeErr  string
 	selectName string // select this IdP once the list is reloaded
+
+	// Product picker and guide.
+	product     string // chosen product key ("" when none was chosen)
+	prodCursor  int
+	guideText   string
+	guideScroll int
+	guideOnly   bool // the guide was opened from the list (g), not the add flow
 }
 
 type (
@@ -176,6 +185,9 @@ func (s *idpsStep) selected(m *Model) *model.IdP {
 func (s *idpsStep) startForm(m *Model, idp *model.IdP) tea.Cmd {
 	s.editing, s.demo = nil, false
 	s.formErr, s.saveErr, s.pickErr = "", "", ""
+	if idp != nil {
+		s.product = idp.Product
+	}
 	s.doc, s.raw, s.src, s.entity = nil, nil, "", nil
 	s.name.SetValue("")
 	s.source.SetValue("")
@@ -429,6 +441,10 @@ func (s *idpsStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return nil, true
 	case idpSaving:
 		return nil, true
+	case idpProduct:
+		return s.productKey(m, msg), true
+	case idpGuide:
+		return s.guideKey(m, msg), true
 	}
 	return nil, false
 }
@@ -444,7 +460,21 @@ func (s *idpsStep) listKey(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			s.cursor++
 		}
 	case matches(msg, m.keys.Add):
-		return s.startForm(m, nil), true
+		s.mode, s.guideOnly = idpProduct, false
+		return nil, true
+	case msg.String() == "g":
+		idp := s.selected(m)
+		if idp == nil {
+			s.mode, s.guideOnly = idpProduct, true
+			return nil, true
+		}
+		if idp.Product == "demo" {
+			m.setFlash("The built-in demo IdP needs no setup: it knows this SP already.", false)
+			return nil, true
+		}
+		s.guideOnly = true
+		s.openGuide(m, guideProduct(idp.Product))
+		return nil, true
 	case matches(msg, m.keys.Edit):
 		if idp := s.selected(m); idp != nil {
 			return s.startForm(m, idp), true
@@ -480,25 +510,31 @@ func (s *idpsStep) listKey(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	case matches(msg, m.keys.CopyMeta):
 		return m.copyCmd("the SP metadata URL", m.sp.MetadataURL), true
 	case matches(msg, m.keys.SaveMetadata):
-		b, dir := m.b, m.opts.Dir
-		return m.call(func(ctx context.Context) tea.Msg {
-			sp, err := b.SP(ctx)
-			if err != nil {
-				return spFileMsg{err: err}
-			}
-			if len(sp.MetadataXML) == 0 {
-				return spFileMsg{err: errors.New("the SP metadata is not available yet")}
-			}
-			path, err := filepath.Abs(filepath.Join(dir, SPMetadataFile))
-			if err != nil {
-				return spFileMsg{err: err}
-			}
-			return spFileMsg{path: path, err: os.WriteFile(path, sp.MetadataXML, 0o644)}
-		}), true
+		return s.saveSPFile(m), true
 	default:
 		return nil, false
 	}
 	return nil, true
+}
+
+// saveSPFile writes the SP metadata to ./ssowizard-sp-metadata.xml, for
+// IdPs that take a file.
+func (s *idpsStep) saveSPFile(m *Model) tea.Cmd {
+	b, dir := m.b, m.opts.Dir
+	return m.call(func(ctx context.Context) tea.Msg {
+		sp, err := b.SP(ctx)
+		if err != nil {
+			return spFileMsg{err: err}
+		}
+		if len(sp.MetadataXML) == 0 {
+			return spFileMsg{err: errors.New("the SP metadata is not available yet")}
+		}
+		path, err := filepath.Abs(filepath.Join(dir, SPMetadataFile))
+		if err != nil {
+			return spFileMsg{err: err}
+		}
+		return spFileMsg{path: path, err: os.WriteFile(path, sp.MetadataXML, 0o644)}
+	})
 }
 
 func (s *idpsStep) formKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
@@ -749,6 +785,11 @@ func (s *idpsStep) built() model.IdP {
 	default:
 		idp = s.entity.ToIdP(name, s.raw, s.src)
 	}
+	// The admin's choice beats the guess from the metadata; "other" keeps
+	// the guess (a generic pick says nothing about the product).
+	if s.product != "" && s.product != "other" {
+		idp.Product = s.product
+	}
 	idp.AttributeMap = nil
 	if v := strings.TrimSpace(s.first.Value()); v != "" {
 		idp.AttributeMap = map[string]string{"first_name": v}
@@ -795,6 +836,10 @@ func (s *idpsStep) view(m *Model, w, h int) (string, []string) {
 		return s.mappingsView(m, w)
 	case idpConfirmSave, idpSaving:
 		return s.confirmView(m, w, h)
+	case idpProduct:
+		return s.productView(m, w, h)
+	case idpGuide:
+		return s.guideView(m, w, h)
 	}
 	return s.listView(m, w, h)
 }
@@ -805,6 +850,9 @@ func (s *idpsStep) flowTitle() string {
 		return "3 · Built-in demo IdP"
 	case s.editing != nil:
 		return "3 · Edit " + s.editing.Name
+	}
+	if s.product != "" && s.product != "other" {
+		return "3 · Add " + guideProductName(s.product) + " IdP"
 	}
 	return "3 · Add identity provider"
 }
@@ -1111,7 +1159,15 @@ func (s *idpsStep) keys(m *Model) []key.Binding {
 		if len(m.idps) > 0 {
 			ks = append(ks, m.keys.Edit, m.keys.Remove)
 		}
-		return append(ks, hint("D", "demo IdP"), hint("1/2/3", "copy"), hint("s", "save SP metadata"))
+		return append(ks, hint("g", "setup guide"), hint("D", "demo IdP"), hint("1/2/3", "copy"), hint("s", "save SP metadata"))
+	case idpProduct:
+		return []key.Binding{hint("↑/↓", "move"), hint("enter", "show its guide"), hint("esc", "cancel")}
+	case idpGuide:
+		ks := []key.Binding{hint("enter", "add its metadata")}
+		if s.guideOnly {
+			ks = []key.Binding{hint("enter", "back")}
+		}
+		return append(ks, hint("↑/↓", "scroll"), hint("1/2/3", "copy"), hint("s", "save SP metadata"), hint("esc", "back"))
 	case idpConfirmRemove:
 		return []key.Binding{hint("y", "remove"), hint("n", "keep")}
 	case idpForm:

@@ -3,14 +3,12 @@ package wizard
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"ssowizard/store/model"
 )
@@ -40,6 +38,10 @@ type testStep struct {
 	cursor   int // selected attempt; -1 none
 	detail   bool
 	scroll   int // first line shown of the detail view
+	// attrCursor is the selected email source in the detail view (an
+	// index into emailSources of the attempt shown).
+	attrCursor int
+	settingSrc bool // a SetEmailSource call is in flight
 }
 
 type (
@@ -177,6 +179,8 @@ func (s *testStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			cmds = append(cmds, s.tick(msg.gen))
 		}
 		return tea.Batch(cmds...), false
+	case emailSourceSetMsg:
+		return s.emailSourceSet(m, msg), false
 	case tea.KeyPressMsg:
 		return s.key(m, msg)
 	}
@@ -185,6 +189,9 @@ func (s *testStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 
 func (s *testStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	if s.detail {
+		if cmd, ok := s.discoveryKey(m, msg); ok {
+			return cmd, true
+		}
 		switch msg.String() {
 		case "esc", "enter", "v", "q", "backspace":
 			// Back to the live list with nothing selected, so that enter
@@ -202,12 +209,12 @@ func (s *testStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		case "left", "h":
 			if s.cursor > 0 {
 				s.cursor--
-				s.scroll = 0
+				s.openDetail()
 			}
 		case "right", "l":
 			if s.cursor < len(s.attempts)-1 {
 				s.cursor++
-				s.scroll = 0
+				s.openDetail()
 			}
 		}
 		return nil, true
@@ -241,11 +248,11 @@ func (s *testStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			if s.cursor < 0 {
 				s.cursor = len(s.attempts) - 1
 			}
-			s.detail, s.scroll = true, 0
+			s.openDetail()
 		}
 		return nil, true
 	case msg.String() == "enter" && s.cursor >= 0 && s.cursor < len(s.attempts):
-		s.detail, s.scroll = true, 0
+		s.openDetail()
 		return nil, true
 	}
 	return nil, false
@@ -268,6 +275,9 @@ func (s *testStep) view(m *Model, w, h int) (string, []string) {
 		return title, out
 	}
 	out = append(out, "Listener  "+truncate(s.sp.BaseURL, w-22)+"  "+m.st.ok.Render("● running"))
+	if s.sp.Warning != "" {
+		out = append(out, wrap(m.st.warn.Render("⚠ "+s.sp.Warning), w)...)
+	}
 	if len(m.idps) == 0 {
 		out = append(out, m.st.warn.Render(truncate("⚠ No IdP configured yet: add one in step 3.", w)))
 	} else if !m.settings.SSOParticipants {
@@ -381,6 +391,10 @@ func (s *testStep) attemptLines(m *Model, a model.Attempt, selected, expanded bo
 			out = append(out, wrapped(func(s ...string) string { return strings.Join(s, "") }, "    "+fit(kv[0], 9)+" ", kv[1], 14)...)
 		}
 	}
+	if a.Check == "email" && len(a.Attributes) > 0 {
+		// Discovery: the attributes arrived, only the name was wrong.
+		out = append(out, " "+m.st.keyHint.Render(truncate(fmt.Sprintf("    v: see the %s received and press m on the email", plural(len(a.Attributes), "attribute")), w-1)))
+	}
 	if selected && len(out) > 0 {
 		out[0] = cur + strings.TrimPrefix(out[0], " ")
 	}
@@ -420,30 +434,16 @@ func (s *testStep) detailView(m *Model, a model.Attempt, w, h int) []string {
 	if a.AccountCreated {
 		row("Account", "created by this login")
 	}
-	out = append(out, "", m.st.bold.Render(fmt.Sprintf("Attributes received (%d)", len(a.Attributes))))
-	names := make([]string, 0, len(a.Attributes))
-	for n := range a.Attributes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		out = append(out, m.st.faint.Render("  none"))
-	}
-	for _, n := range names {
-		vals := a.Attributes[n]
-		v := strings.Join(vals, ", ")
-		if len(vals) == 0 {
-			v = "(no value)"
+	out = append(out, "")
+	selLine := -1
+	out, selLine = s.discoveryLines(m, a, out, w)
+	if selLine >= 0 {
+		// Keep the selected source on screen.
+		if selLine < s.scroll {
+			s.scroll = selLine
+		} else if selLine+2 >= s.scroll+h-1 {
+			s.scroll = selLine + 3 - (h - 1)
 		}
-		// Attribute names are often URIs: break them at their slashes.
-		for i, l := range strings.Split(ansi.Wrap(n, w-4, "/"), "\n") {
-			if i == 0 {
-				out = append(out, "  "+l)
-			} else {
-				out = append(out, "    "+l)
-			}
-		}
-		out = append(out, hang("    → ", v, w, 6)...)
 	}
 	if len(out) <= h {
 		s.scroll = 0
@@ -459,7 +459,7 @@ func (s *testStep) detailView(m *Model, a model.Attempt, w, h int) []string {
 
 func (s *testStep) keys(m *Model) []key.Binding {
 	if s.detail {
-		return []key.Binding{hint("esc", "back"), hint("↑/↓", "scroll"), hint("←/→", "other attempts")}
+		return append(s.discoveryKeys(m), hint("esc", "back"), hint("←/→", "other attempts"))
 	}
 	switch s.state {
 	case testFailed:

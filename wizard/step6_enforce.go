@@ -21,6 +21,12 @@ type enforceStep struct {
 	working  bool
 	refusal  string
 	accounts []model.Account
+	// check is the store's enforcement check for participants: who would
+	// be locked out. listing shows those accounts instead of the switch.
+	check    *model.EnforcementCheck
+	checkErr string
+	listing  bool
+	listTop  int
 }
 
 type (
@@ -32,18 +38,31 @@ type (
 		list []model.Account
 		err  error
 	}
+	enforceCheckMsg struct {
+		check model.EnforcementCheck
+		err   error
+	}
 )
 
-func (s *enforceStep) enter(m *Model) tea.Cmd {
-	s.confirm = false
+// loadCheck asks the backend who would be locked out by enforcement.
+func (s *enforceStep) loadCheck(m *Model) tea.Cmd {
 	b := m.b
 	return m.call(func(ctx context.Context) tea.Msg {
-		list, err := b.Accounts(ctx)
-		return accountsMsg{list: list, err: err}
+		c, err := b.EnforcementCheck(ctx, model.AudienceParticipants)
+		return enforceCheckMsg{check: c, err: err}
 	})
 }
 
-func (s *enforceStep) modal() bool { return s.confirm }
+func (s *enforceStep) enter(m *Model) tea.Cmd {
+	s.confirm, s.listing = false, false
+	b := m.b
+	return tea.Batch(m.call(func(ctx context.Context) tea.Msg {
+		list, err := b.Accounts(ctx)
+		return accountsMsg{list: list, err: err}
+	}), s.loadCheck(m))
+}
+
+func (s *enforceStep) modal() bool { return s.confirm || s.listing }
 
 func (s *enforceStep) status(m *Model) status {
 	if m.settings.EnforceParticipants {
@@ -70,11 +89,19 @@ func (s *enforceStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			s.accounts = msg.list
 		}
 		return nil, false
+	case enforceCheckMsg:
+		if msg.err != nil {
+			s.checkErr = "Could not tell who would be locked out: " + humanErr(msg.err)
+			return nil, false
+		}
+		c := msg.check
+		s.check, s.checkErr = &c, ""
+		return nil, false
 	case enforcedMsg:
 		s.working = false
 		if msg.err != nil {
 			s.refusal = humanErr(msg.err)
-			return m.loadData(), false
+			return tea.Batch(m.loadData(), s.loadCheck(m)), false
 		}
 		m.settings.EnforceParticipants = msg.on
 		if msg.on {
@@ -82,7 +109,7 @@ func (s *enforceStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		} else {
 			m.setFlash("Enforcement is off: participants may use email and password again.", false)
 		}
-		return m.loadData(), false
+		return tea.Batch(m.loadData(), s.loadCheck(m)), false
 	case tea.KeyPressMsg:
 		return s.key(m, msg)
 	}
@@ -102,6 +129,25 @@ func (s *enforceStep) toggle(m *Model) tea.Cmd {
 }
 
 func (s *enforceStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	if s.listing {
+		n := 0
+		if s.check != nil {
+			n = len(s.check.Affected)
+		}
+		switch {
+		case msg.String() == "esc" || msg.String() == "a" || msg.String() == "q":
+			s.listing = false
+		case matches(msg, m.keys.Down):
+			s.listTop = min(s.listTop+1, max(n-1, 0))
+		case matches(msg, m.keys.Up):
+			s.listTop = max(s.listTop-1, 0)
+		}
+		return nil, true
+	}
+	if msg.String() == "a" && s.check != nil && len(s.check.Affected) > 0 {
+		s.listing, s.listTop = true, 0
+		return nil, true
+	}
 	if s.confirm {
 		switch msg.String() {
 		case "y":
@@ -142,6 +188,9 @@ func (s *enforceStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 }
 
 func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
+	if s.listing {
+		return "6 · Enforce SSO: who would be locked out", s.listView(m, w, h)
+	}
 	var out []string
 	on := m.settings.EnforceParticipants
 	sw := m.st.faint.Render("○ off")
@@ -178,17 +227,7 @@ func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
 	if len(m.idps) == 0 {
 		out = append(out, m.st.faint.Render(truncate("    · no IdP is configured yet (step 3)", w)))
 	}
-	passwordOnly := 0
-	for _, a := range s.accounts {
-		if a.IdPName == "" {
-			passwordOnly++
-		}
-	}
-	if passwordOnly > 0 && !on {
-		for _, l := range wrap(fmt.Sprintf("⚠ %s only a password today; they will sign in through your IdP next time.", pluralHave(passwordOnly)), w-4) {
-			out = append(out, "    "+m.st.warn.Render(l))
-		}
-	}
+	out = append(out, s.affectedLines(m, w)...)
 	if s.refusal != "" {
 		out = append(out, "")
 		for _, l := range wrap("✗ Refused: "+s.refusal, w) {
@@ -199,6 +238,15 @@ func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
 	if s.confirm {
 		out = append(out, m.st.bold.Render("Turn on SSO enforcement for participants?"))
 		out = append(out, "What changes:")
+		if s.check != nil && len(s.check.Affected) > 0 {
+			for i, l := range wrap(fmt.Sprintf("%s no tested IdP for their email domain: they would be locked out (a lists them);", pluralHave(len(s.check.Affected))), w-4) {
+				p := "  • "
+				if i > 0 {
+					p = "    "
+				}
+				out = append(out, p+m.st.warn.Render(l))
+			}
+		}
 		for _, l := range []string{
 			"email/password sign-up and sign-in stop for participants;",
 			"the join pages only offer SSO;",
@@ -241,14 +289,73 @@ func pluralHave(n int) string {
 }
 
 func (s *enforceStep) keys(m *Model) []key.Binding {
+	if s.listing {
+		return []key.Binding{hint("↑/↓", "scroll"), hint("esc", "close")}
+	}
 	if s.confirm {
 		return []key.Binding{hint("y", "turn on"), hint("n", "cancel"), hint("←/→", "switch"), hint("enter", "choose")}
 	}
 	ks := []key.Binding{hint("space", "on/off"), hint("↑/↓", "choose")}
+	if s.check != nil && len(s.check.Affected) > 0 {
+		ks = append(ks, hint("a", "list who'd be locked out"))
+	}
 	if s.focus == 1 {
 		ks = append(ks, hint("enter", "finish"))
 	} else {
 		ks = append(ks, hint("f", "finish"))
 	}
 	return ks
+}
+
+// affectedLines says, before enforcing, how many password-only participants
+// have no tested IdP for their email domain (they would be locked out) and
+// how many would link to their IdP on their first SSO sign-in.
+func (s *enforceStep) affectedLines(m *Model, w int) []string {
+	var out []string
+	warn := func(text string, st func(...string) string) {
+		for _, l := range wrap(text, w-4) {
+			out = append(out, "    "+st(l))
+		}
+	}
+	if s.checkErr != "" {
+		warn("⚠ "+s.checkErr, m.st.err.Render)
+		return out
+	}
+	if s.check == nil || m.settings.EnforceParticipants {
+		return out
+	}
+	passwordOnly := 0
+	for _, a := range s.accounts {
+		if a.IdPName == "" {
+			passwordOnly++
+		}
+	}
+	if n := len(s.check.Affected); n > 0 {
+		warn(fmt.Sprintf("⚠ %s only a password and no tested IdP for their email domain: enforcing would lock them out. Press a to list them.",
+			pluralHave(n)), m.st.warn.Render)
+	}
+	if linked := passwordOnly - len(s.check.Affected); linked > 0 {
+		warn(fmt.Sprintf("%s only a password today; their email domain has a tested IdP, so they link to it at their first SSO sign-in.",
+			pluralHave(linked)), m.st.faint.Render)
+	}
+	return out
+}
+
+// listView lists the participants enforcement would lock out.
+func (s *enforceStep) listView(m *Model, w, h int) []string {
+	var aff []string
+	if s.check != nil {
+		aff = s.check.Affected
+	}
+	out := wrap(fmt.Sprintf("%s only a password and no tested IdP for their email domain. "+
+		"Enforcing SSO now would lock them out:", pluralHave(len(aff))), w)
+	out = append(out, "")
+	i := s.listTop
+	for ; i < len(aff) && len(out) < h-1; i++ {
+		out = append(out, truncate("  • "+aff[i], w))
+	}
+	if i < len(aff) {
+		out = append(out, m.st.faint.Render(fmt.Sprintf("  ↓ %d more", len(aff)-i)))
+	}
+	return out
 }

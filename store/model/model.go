@@ -118,13 +118,42 @@ type IdP struct {
 	AllowSHA1 bool
 	// Skew is the clock skew allowed on this IdP's time windows; zero means
 	// the SP's default (2 minutes). At most MaxSkew.
-	Skew      time.Duration
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Skew time.Duration
+	// MetadataSigners are pinned certificates (base64 DER) that must have
+	// signed this IdP's metadata, now and on every refresh; empty: unsigned
+	// metadata is acceptable.
+	MetadataSigners []string
+	// Domains are the email domains (lower case) this IdP may sign in;
+	// empty: any. With domains set, an email of another domain is refused
+	// at the ACS, so one IdP cannot sign in another's users.
+	Domains []string
+	// SignRequests overrides WantAuthnRequestsSigned: SignRequestsAuto ("")
+	// follows the metadata, SignRequestsOn / SignRequestsOff force it.
+	SignRequests string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 	// LastTestedAt is the time of the last successful login through this IdP
 	// (zero when none).
 	LastTestedAt  time.Time
 	LastTestEmail string
+}
+
+// Values of IdP.SignRequests.
+const (
+	SignRequestsAuto = ""
+	SignRequestsOn   = "on"
+	SignRequestsOff  = "off"
+)
+
+// SignsRequests tells whether the SP signs its AuthnRequests to this IdP.
+func (i IdP) SignsRequests() bool {
+	switch i.SignRequests {
+	case SignRequestsOn:
+		return true
+	case SignRequestsOff:
+		return false
+	}
+	return i.WantAuthnRequestsSigned
 }
 
 // Tested tells whether a login through the IdP has ever succeeded.
