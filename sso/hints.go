@@ -33,6 +33,11 @@ var knownHints = map[string]productHints{
 		claims: `"Parameters"`, signing: `"SAML signature element"`},
 	"shibboleth": {product: "Shibboleth", entityID: `the SP's entityID in its metadata`, acs: `the AssertionConsumerService in the SP's metadata`,
 		claims: `attribute-filter.xml`, signing: `signAssertions in relying-party.xml`},
+	"ping": {product: "PingFederate / PingOne", entityID: `the SP connection's "Partner's Entity ID (Connection ID)" (PingOne: "Entity ID")`,
+		acs: `the SP connection's "Assertion Consumer Service URL" (PingOne: "ACS URLs")`, claims: `"Attribute Contract" / "Attribute Mapping"`,
+		signing: `"Signature Policy" ("Sign Assertion")`},
+	"auth0": {product: "Auth0", entityID: `the SAML2 Web App add-on's "audience" setting`, acs: `the SAML2 Web App add-on's "Application Callback URL"`,
+		claims: `the add-on's "mappings" setting`, signing: `the add-on's "signatureAlgorithm" (rsa-sha256)`},
 	"demo": {product: "the built-in demo IdP", entityID: `the audience`, acs: `the ACS URL`, claims: `its personas`, signing: `signing`},
 }
 
