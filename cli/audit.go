@@ -260,7 +260,7 @@ func (a *app) diagnoseCmd() *cobra.Command {
 				return err
 			}
 			for _, i := range idps {
-				j := toIdPJSON(i)
+				j := toIdPJSONAt(i, a.env.Clock.Now())
 				if !noRedact {
 					j.LastTestEmail = redact(j.LastTestEmail)
 				}

@@ -155,8 +155,9 @@ func (b *Backend) SetWizardStep(ctx context.Context, step int) error {
 	return b.st.SetWizardStep(ctx, step)
 }
 
-// IdPs implements wizard.Backend.
-func (b *Backend) IdPs(ctx context.Context) ([]model.IdP, error) { return b.st.IdPs(ctx) }
+// IdPs implements wizard.Backend, with each IdP's security options
+// (legacy SHA-1, skew, pinned metadata signers) filled in.
+func (b *Backend) IdPs(ctx context.Context) ([]model.IdP, error) { return idpsWithPolicy(ctx, b.st) }
 
 // LoadMetadata implements wizard.Backend.
 func (b *Backend) LoadMetadata(ctx context.Context, src string) (*metadata.Document, []byte, string, error) {
@@ -194,9 +195,16 @@ func (b *Backend) startDemoLocked(ctx context.Context, addr string) error {
 	return nil
 }
 
-// AddIdP implements wizard.Backend.
+// AddIdP implements wizard.Backend: the IdP is saved with its options
+// (domains, request signing, SHA-1, skew) in one transaction.
 func (b *Backend) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
-	return b.st.AddIdP(b.as(ctx), idp)
+	return b.st.AddIdPWithPolicy(b.as(ctx), idp)
+}
+
+// SetIdPOptions implements wizard.Backend in one store transaction.
+func (b *Backend) SetIdPOptions(ctx context.Context, name string, o wizard.IdPOptions) (model.IdP, error) {
+	return b.st.SetIdPSettings(b.as(ctx), name, store.IdPSettings{Domains: o.Domains, SignRequests: o.SignRequests,
+		AllowSHA1: o.AllowSHA1, Skew: o.Skew})
 }
 
 // UpdateIdP implements wizard.Backend.
@@ -243,6 +251,11 @@ func (b *Backend) ensureSPLocked(ctx context.Context) error {
 	}
 	sp, err := sso.NewSP(ctx, b.st, sso.Config{BaseURL: base, Clock: b.opts.Clock, Via: "wizard"})
 	if err != nil {
+		return err
+	}
+	// These are the URLs the admin is about to give the IdP: `status` and
+	// `inspect` show the same ones.
+	if err := b.st.SetSPBaseURL(ctx, base); err != nil {
 		return err
 	}
 	b.sp, b.baseURL = sp, base

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -12,26 +10,6 @@ import (
 	"ssowizard/sso"
 	"ssowizard/store/model"
 )
-
-// earliestCertExpiry is the soonest NotAfter among an IdP's signing
-// certificates (zero when none parse).
-func earliestCertExpiry(i model.IdP) time.Time {
-	var min time.Time
-	for _, b64 := range i.SigningCerts {
-		der, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			continue
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			continue
-		}
-		if min.IsZero() || c.NotAfter.Before(min) {
-			min = c.NotAfter
-		}
-	}
-	return min
-}
 
 func (a *app) ssoCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -174,13 +152,20 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			for _, i := range idps {
-				s.IdPs = append(s.IdPs, toIdPJSON(i))
+				s.IdPs = append(s.IdPs, toIdPJSONAt(i, a.env.Clock.Now()))
 			}
 			accts, err := st.Accounts(ctx)
 			if err != nil {
 				return err
 			}
 			s.Accounts = len(accts)
+			if baseURL == "" {
+				// The URLs the wizard or `serve` last served, which are
+				// the ones the IdP was given.
+				if baseURL, err = st.SPBaseURL(ctx); err != nil {
+					return err
+				}
+			}
 			urls := sso.URLsFor(baseURLOr(baseURL, defaultSPAddr))
 			s.SPEntityID, s.ACSURL, s.MenteeURL, s.MentorURL = urls.EntityID, urls.ACS, urls.Join(model.RoleMentee), urls.Join(model.RoleMentor)
 			if asJSON {
@@ -225,7 +210,7 @@ func (a *app) statusCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&baseURL, "base-url", "", "SP base URL to show (default http://"+defaultSPAddr+")")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "SP base URL to show (default: the one the wizard or serve last used, else http://"+defaultSPAddr+")")
 	return cmd
 }
 

@@ -148,6 +148,14 @@ func TestScriptedSetupWithDemoIdP(t *testing.T) {
 	if r := run(t, db, "sso", "enforce", "--for", "participants"); r.code != 0 {
 		t.Fatalf("enforce after a passing test: exit %d %s", r.code, r.stderr)
 	}
+	// status shows the URLs serve used (the ones the IdP was given).
+	var status map[string]any
+	if err := json.Unmarshal([]byte(run(t, db, "status", "--json").stdout), &status); err != nil {
+		t.Fatal(err)
+	}
+	if status["sp_entity_id"] != urls.EntityID || status["mentee_url"] != urls.Join(model.RoleMentee) {
+		t.Errorf("status shows %v / %v, want serve's %s", status["sp_entity_id"], status["mentee_url"], urls.EntityID)
+	}
 	if r := run(t, db, "idp", "remove", "demo"); r.code != ExitRefused {
 		t.Errorf("removing the only tested IdP while enforced: exit %d, want 3", r.code)
 	}

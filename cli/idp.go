@@ -112,6 +112,14 @@ the metadata is refreshed. Without it, unsigned metadata is accepted.`,
 			idp.AllowSHA1 = allowSHA1
 			idp.Skew = skew
 			idp.MetadataSigners = certsBase64(pinned)
+			// --domain (added by withDomainFlags) is saved with the IdP, in
+			// the same transaction: never an IdP that signs in any domain
+			// for a moment, nor one left behind by a domain clash.
+			if ds, err := cmd.Flags().GetStringArray("domain"); err == nil {
+				if idp.Domains, err = store.NormalizeDomains(ds); err != nil {
+					return usagef("--domain: %v", err)
+				}
+			}
 			st, err := a.store(ctx)
 			if err != nil {
 				return err
@@ -177,7 +185,10 @@ func bindingName(b string) string {
 	return b
 }
 
-// idpJSON is the scriptable view of an IdP.
+// idpJSON is the scriptable view of an IdP. CertExpires is the latest
+// NotAfter among its signing certificates: during a rollover the newest
+// certificate is the one that keeps sign-in working, and it is the date
+// CertExpiryWarning (the same text idp list and status print) is about.
 type idpJSON struct {
 	Name             string   `json:"name"`
 	EntityID         string   `json:"entity_id"`
@@ -195,8 +206,34 @@ type idpJSON struct {
 	// SkewSeconds is the clock skew in effect (the default when none is set).
 	SkewSeconds           int64 `json:"skew_seconds"`
 	MetadataSignersPinned int   `json:"metadata_signers_pinned"`
+	// Domains are the email domains the IdP may sign in ([]: any).
+	Domains []string `json:"domains"`
+	// SignRequests is "auto" (as the metadata asks), "on" or "off".
+	SignRequests string `json:"sign_requests"`
+	// CertExpiryWarning is the 90/30/7-day or expired warning, or null.
+	CertExpiryWarning *string `json:"cert_expiry_warning"`
 }
 
+// toIdPJSONAt is the scriptable view of an IdP, its expiry warning as of
+// now.
+func toIdPJSONAt(i model.IdP, now time.Time) idpJSON {
+	j := toIdPJSON(i)
+	if w := expiryWarning(i, now); w != "" {
+		j.CertExpiryWarning = &w
+	}
+	return j
+}
+
+// signRequestsName is the --json name of an IdP's request-signing mode.
+func signRequestsName(mode string) string {
+	if mode == model.SignRequestsAuto {
+		return "auto"
+	}
+	return mode
+}
+
+// toIdPJSON is toIdPJSONAt without the expiry warning (null), for callers
+// without a clock at hand.
 func toIdPJSON(i model.IdP) idpJSON {
 	urls := []string{}
 	for _, ep := range i.SSOEndpoints {
@@ -205,11 +242,13 @@ func toIdPJSON(i model.IdP) idpJSON {
 	return idpJSON{
 		Name: i.Name, EntityID: i.EntityID, Product: i.Product, Source: i.Source,
 		SSOURLs: urls, EmailAttribute: i.EmailAttribute, EmailFromNameID: i.EmailFromNameID,
-		CertExpires: jsonTime(earliestCertExpiry(i)), Tested: i.Tested(),
+		CertExpires: jsonTime(latestCertExpiry(i)), Tested: i.Tested(),
 		LastTestedAt: jsonTime(i.LastTestedAt), LastTestEmail: i.LastTestEmail,
 		AllowIdPInitated: i.AllowUnsolicited,
 		AllowSHA1:        i.AllowSHA1, SkewSeconds: int64(effectiveSkew(i).Seconds()),
 		MetadataSignersPinned: len(i.MetadataSigners),
+		Domains:               append([]string{}, i.Domains...),
+		SignRequests:          signRequestsName(i.SignRequests),
 	}
 }
 
@@ -231,7 +270,7 @@ func (a *app) idpListCmd() *cobra.Command {
 			if asJSON {
 				out := []idpJSON{}
 				for _, i := range idps {
-					out = append(out, toIdPJSON(i))
+					out = append(out, toIdPJSONAt(i, a.env.Clock.Now()))
 				}
 				return writeJSON(cmd.OutOrStdout(), out)
 			}
@@ -243,7 +282,7 @@ func (a *app) idpListCmd() *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tPRODUCT\tENTITY ID\tCERT EXPIRES\tTESTED")
 			for _, i := range idps {
 				exp := "-"
-				if t := earliestCertExpiry(i); !t.IsZero() {
+				if t := latestCertExpiry(i); !t.IsZero() {
 					exp = t.UTC().Format("2006-01-02")
 				}
 				tested := "never"

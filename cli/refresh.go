@@ -242,3 +242,67 @@ func certDiff(a, b []string) (added, removed []string) {
 	}
 	return added, removed
 }
+
+// defaultRefreshEvery is how often serve fetches URL-sourced metadata again.
+const defaultRefreshEvery = 24 * time.Hour
+
+// urlSource tells whether an IdP's metadata came from a URL (the sources
+// serve refreshes on its own; a file is the admin's to change).
+func urlSource(i model.IdP) bool {
+	s := strings.ToLower(strings.TrimSpace(i.Source))
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+}
+
+// scheduleRefresh refreshes every URL-sourced IdP each interval, until ctx
+// ends or stop is called (stop waits for a refresh in progress). A held
+// change is logged and never applied.
+func (a *app) scheduleRefresh(ctx context.Context, st *store.Store, every time.Duration, out io.Writer) (stop func()) {
+	ctx, cancel := context.WithCancel(store.WithActor(ctx, "serve (scheduled metadata refresh)", store.ViaServe))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.refreshURLSources(ctx, st, out)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// refreshURLSources is one scheduled round: idp refresh without --accept,
+// for the IdPs whose metadata came from a URL. Each fetch is bounded by
+// the metadata fetcher's own timeout and size caps.
+func (a *app) refreshURLSources(ctx context.Context, st *store.Store, out io.Writer) {
+	idps, err := idpsWithPolicy(ctx, st)
+	if err != nil {
+		if ctx.Err() == nil {
+			fmt.Fprintf(out, "refresh: cannot list identity providers: %v\n", err)
+		}
+		return
+	}
+	for _, i := range idps {
+		if ctx.Err() != nil {
+			return
+		}
+		if !urlSource(i) {
+			continue
+		}
+		if _, err := a.refreshIdP(ctx, st, i, false, out); err != nil {
+			var ge *model.GuardError
+			if errors.As(err, &ge) {
+				fmt.Fprintf(out, "%s: held: %s\n", i.Name, ge.Reason)
+				continue
+			}
+			fmt.Fprintf(out, "%s: not refreshed: %v\n", i.Name, oneLine(err))
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,10 +19,18 @@ import (
 func (a *app) serveCmd() *cobra.Command {
 	var addr, baseURL string
 	var maxFailures int
+	var refreshEvery time.Duration
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8942] [--base-url URL] [--max-acs-failures N]",
+		Use:   "serve [--addr 127.0.0.1:8942] [--base-url URL] [--max-acs-failures N] [--refresh-every 24h]",
 		Short: "Run the SAML service provider (deep links, login, ACS) until interrupted",
-		Args:  cobra.NoArgs,
+		Long: `Run the SAML service provider (deep links, login, ACS) until interrupted.
+
+Every --refresh-every (default 24h; 0 turns it off) the metadata of each
+identity provider configured from a URL is fetched again, as ssowizard idp
+refresh does: new certificates and endpoints are applied, while a change that
+replaces every certificate in use or changes the entity ID is held (logged as
+"held: …") and left for the admin to confirm with idp refresh NAME --accept.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if err := checkListenFlags("--addr", addr, baseURL); err != nil {
@@ -29,6 +38,9 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			if maxFailures < 0 {
 				return usagef("--max-acs-failures %d: give a positive number of failed sign-ins per client (0 means the default, %d)", maxFailures, sso.DefaultFailureLimit)
+			}
+			if refreshEvery < 0 {
+				return usagef("--refresh-every %s: give a positive interval such as 24h, or 0 to turn scheduled refreshes off", refreshEvery)
 			}
 			st, err := a.store(ctx)
 			if err != nil {
@@ -50,6 +62,10 @@ func (a *app) serveCmd() *cobra.Command {
 				ln.Close()
 				return err
 			}
+			if err := st.SetSPBaseURL(ctx, base); err != nil {
+				ln.Close()
+				return err
+			}
 			srv := sso.Serve(ln, sp.Handler())
 			defer srv.Close()
 			out := cmd.OutOrStdout()
@@ -62,6 +78,11 @@ func (a *app) serveCmd() *cobra.Command {
 				defer demo.Close()
 				fmt.Fprintf(out, "Demo IdP listening on %s\n", demo.base)
 			}
+			if refreshEvery > 0 {
+				stop := a.scheduleRefresh(ctx, st, refreshEvery, out)
+				defer stop()
+				fmt.Fprintf(out, "Refreshing IdP metadata from URLs every %s.\n", refreshEvery)
+			}
 			fmt.Fprintln(out, "Press Ctrl+C to stop.")
 			<-ctx.Done()
 			return nil
@@ -69,6 +90,7 @@ func (a *app) serveCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", defaultSPAddr, "listen address")
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "public base URL (default http://<addr>)")
+	cmd.Flags().DurationVar(&refreshEvery, "refresh-every", defaultRefreshEvery, "fetch URL-sourced IdP metadata again this often (0 turns it off); held changes are only logged")
 	cmd.Flags().IntVar(&maxFailures, "max-acs-failures", 0, fmt.Sprintf("failed sign-ins one client may make per %s before it gets 429s (default %d; raise it for load tests)", sso.DefaultFailureWindow, sso.DefaultFailureLimit))
 	return cmd
 }
