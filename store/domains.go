@@ -155,10 +155,8 @@ func checkDomainClash(ctx context.Context, tx *sql.Tx, selfID int64, domains []s
 // model.SignRequestsAuto to follow the IdP metadata's
 // WantAuthnRequestsSigned.
 func (s *Store) SetSignRequests(ctx context.Context, name, mode string) (model.IdP, error) {
-	switch mode {
-	case model.SignRequestsAuto, model.SignRequestsOn, model.SignRequestsOff:
-	default:
-		return model.IdP{}, errors.New("signed requests must be on, off or auto (follow the IdP metadata)")
+	if err := checkSignRequests(mode); err != nil {
+		return model.IdP{}, err
 	}
 	var saved model.IdP
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -184,4 +182,14 @@ func (s *Store) SetSignRequests(ctx context.Context, name, mode string) (model.I
 		return model.IdP{}, err
 	}
 	return saved, nil
+}
+
+// checkSignRequests refuses a request-signing mode that is not auto (""),
+// on or off.
+func checkSignRequests(mode string) error {
+	switch mode {
+	case model.SignRequestsAuto, model.SignRequestsOn, model.SignRequestsOff:
+		return nil
+	}
+	return errors.New("signed requests must be on, off or auto (follow the IdP metadata)")
 }

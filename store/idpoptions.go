@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,14 +164,27 @@ func skewName(d time.Duration) string {
 }
 
 // AddIdPWithPolicy is AddIdP that also saves the IdP's security options
-// (AllowSHA1, Skew, MetadataSigners) in the same transaction, so that an
-// IdP never exists, even briefly, with a weaker policy than asked for.
+// (AllowSHA1, Skew, MetadataSigners), its email Domains and SignRequests in
+// the same transaction, so that an IdP never exists, even briefly, with a
+// weaker policy or a wider domain reach than asked for. A domain another
+// IdP has is refused (model.ErrExists, wrapped) and nothing is saved.
 func (s *Store) AddIdPWithPolicy(ctx context.Context, idp model.IdP) (model.IdP, error) {
 	idp, err := normalizeIdP(idp)
 	if err != nil {
 		return model.IdP{}, err
 	}
 	if err := checkSkew(idp.Skew); err != nil {
+		return model.IdP{}, err
+	}
+	if err := checkSignRequests(idp.SignRequests); err != nil {
+		return model.IdP{}, err
+	}
+	domains, err := NormalizeDomains(idp.Domains)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	encDomains, err := json.Marshal(domains)
+	if err != nil {
 		return model.IdP{}, err
 	}
 	signers, err := encodeSigners(idp.MetadataSigners)
@@ -187,14 +201,17 @@ func (s *Store) AddIdPWithPolicy(ctx context.Context, idp model.IdP) (model.IdP,
 		if err := checkClash(ctx, tx, 0, idp.Name, idp.EntityID); err != nil {
 			return err
 		}
+		if err := checkDomainClash(ctx, tx, 0, domains); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO idps (name, entity_id, product, metadata_xml, source,
 			sso_endpoints, signing_certs, want_authn_requests_signed, email_attribute, email_from_nameid,
 			attribute_map, allow_unsolicited, created_at, updated_at, last_tested_at, last_test_email,
-			allow_sha1, skew_ms, metadata_signers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?, ?)`,
+			allow_sha1, skew_ms, metadata_signers, domains, sign_requests)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?, ?, ?, ?)`,
 			idp.Name, idp.EntityID, idp.Product, idp.MetadataXML, idp.Source, endpoints, certs,
 			idp.WantAuthnRequestsSigned, idp.EmailAttribute, idp.EmailFromNameID, attrMap, idp.AllowUnsolicited,
-			fmtTime(now), fmtTime(now), idp.AllowSHA1, idp.Skew.Milliseconds(), signers)
+			fmtTime(now), fmtTime(now), idp.AllowSHA1, idp.Skew.Milliseconds(), signers, string(encDomains), idp.SignRequests)
 		if err != nil {
 			return fmt.Errorf("store: saving identity provider %q: %w", idp.Name, err)
 		}
@@ -210,8 +227,107 @@ func (s *Store) AddIdPWithPolicy(ctx context.Context, idp model.IdP) (model.IdP,
 			return err
 		}
 		saved.AllowSHA1, saved.Skew, saved.MetadataSigners = p.allowSHA1, p.skew, p.signers
-		return s.audit(ctx, tx, "idp.add", idp.Name, idp.EntityID+"; "+
-			policyDetail(p.allowSHA1, p.skew, saved.AllowUnsolicited, len(p.signers)))
+		detail := idp.EntityID + "; " + policyDetail(p.allowSHA1, p.skew, saved.AllowUnsolicited, len(p.signers))
+		if len(saved.Domains) > 0 {
+			detail += "; email domains " + strings.Join(saved.Domains, ", ")
+		}
+		if saved.SignRequests != model.SignRequestsAuto {
+			detail += "; signed AuthnRequests " + onOff(saved.SignsRequests())
+		}
+		return s.audit(ctx, tx, "idp.add", idp.Name, detail)
+	})
+	if err != nil {
+		return model.IdP{}, err
+	}
+	return saved, nil
+}
+
+// IdPSettings are the per-IdP options an admin sets after adding an IdP
+// (the wizard's options screen): all of them are applied together.
+type IdPSettings struct {
+	// Domains replaces the email domains (empty: any domain).
+	Domains []string
+	// SignRequests is model.SignRequestsAuto, On or Off.
+	SignRequests string
+	AllowSHA1    bool
+	// Skew is 0 (the SP's default) up to model.MaxSkew.
+	Skew time.Duration
+}
+
+// SetIdPSettings applies an IdP's email domains, request signing, legacy
+// SHA-1 opt-in and clock skew in one transaction, with one audit record
+// naming what changed, and returns the IdP with its policy filled in.
+// Nothing is saved when any value is refused (a bad or clashing domain, a
+// skew out of range).
+func (s *Store) SetIdPSettings(ctx context.Context, name string, o IdPSettings) (model.IdP, error) {
+	if err := checkSkew(o.Skew); err != nil {
+		return model.IdP{}, err
+	}
+	if err := checkSignRequests(o.SignRequests); err != nil {
+		return model.IdP{}, err
+	}
+	domains, err := NormalizeDomains(o.Domains)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	enc, err := json.Marshal(domains)
+	if err != nil {
+		return model.IdP{}, err
+	}
+	var saved model.IdP
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := getIdP(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := checkDomainClash(ctx, tx, old.ID, domains); err != nil {
+			return err
+		}
+		p, err := readPolicy(ctx, tx, old.Name)
+		if err != nil {
+			return err
+		}
+		var changed []string
+		if !slices.Equal(old.Domains, domains) {
+			if len(domains) == 0 {
+				changed = append(changed, "any email domain")
+			} else {
+				changed = append(changed, "email domains "+strings.Join(domains, ", "))
+			}
+		}
+		if old.SignRequests != o.SignRequests {
+			next := old
+			next.SignRequests = o.SignRequests
+			how := "signed AuthnRequests " + onOff(next.SignsRequests())
+			if o.SignRequests == model.SignRequestsAuto {
+				how += " (as the metadata asks)"
+			}
+			changed = append(changed, how)
+		}
+		if p.allowSHA1 != o.AllowSHA1 {
+			changed = append(changed, "legacy SHA-1 signatures "+onOff(o.AllowSHA1))
+		}
+		if p.skew != o.Skew {
+			changed = append(changed, "clock skew "+skewName(o.Skew))
+		}
+		if len(changed) == 0 {
+			saved = old
+			saved.AllowSHA1, saved.Skew, saved.MetadataSigners = p.allowSHA1, p.skew, p.signers
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE idps SET domains = ?, sign_requests = ?, allow_sha1 = ?, skew_ms = ?,
+			updated_at = ? WHERE id = ?`, string(enc), o.SignRequests, o.AllowSHA1, o.Skew.Milliseconds(),
+			fmtTime(s.now()), old.ID); err != nil {
+			return fmt.Errorf("store: saving the options of identity provider %q: %w", old.Name, err)
+		}
+		if err := s.audit(ctx, tx, "idp.options", old.Name, strings.Join(changed, "; ")); err != nil {
+			return err
+		}
+		if saved, err = getIdP(ctx, tx, old.Name); err != nil {
+			return err
+		}
+		saved.AllowSHA1, saved.Skew, saved.MetadataSigners = o.AllowSHA1, o.Skew, p.signers
+		return nil
 	})
 	if err != nil {
 		return model.IdP{}, err

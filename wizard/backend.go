@@ -39,6 +39,10 @@ type Backend interface {
 	// RemoveIdP may return a *model.GuardError.
 	RemoveIdP(ctx context.Context, name string) error
 	SetEmailSource(ctx context.Context, name, attribute string, fromNameID bool) error
+	// SetIdPOptions sets an IdP's email domains, request signing, legacy
+	// SHA-1 opt-in and clock skew together, as one change, and returns the
+	// saved IdP. Nothing is saved when a value is refused.
+	SetIdPOptions(ctx context.Context, name string, o IdPOptions) (model.IdP, error)
 
 	// SP describes the service provider the admin must register at the IdP.
 	SP(ctx context.Context) (SPInfo, error)
@@ -63,6 +67,20 @@ type Backend interface {
 	// one of LogAll, LogChanges, LogFailures and
 	// LogSuccesses.
 	Log(ctx context.Context, filter string, limit int) ([]LogEntry, error)
+}
+
+// IdPOptions are the per-IdP options of step 3's options screen.
+type IdPOptions struct {
+	// Domains are the email domains the IdP may sign in (empty: any).
+	Domains []string
+	// SignRequests is model.SignRequestsAuto, SignRequestsOn or
+	// SignRequestsOff.
+	SignRequests string
+	// AllowSHA1 accepts legacy SHA-1 signatures (weak).
+	AllowSHA1 bool
+	// Skew is the allowed clock skew: 0 for the default, at most
+	// model.MaxSkew.
+	Skew time.Duration
 }
 
 // Log filters.

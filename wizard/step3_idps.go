@@ -38,6 +38,11 @@ const (
 	idpSaving
 	idpProduct // add flow: which IdP product (for its guide)
 	idpGuide   // the product's setup guide
+	// The options screen of an IdP (o): domains, request signing, SHA-1,
+	// skew; then its preview and the save.
+	idpOptions
+	idpOptionsConfirm
+	idpOptionsSaving
 )
 
 // Metadata source kinds of the add/edit form.
@@ -105,6 +110,15 @@ type idpsStep struct {
 	guideText   string
 	guideScroll int
 	guideOnly   bool // the guide was opened from the list (g), not the add flow
+
+	// Options screen (step3_options.go).
+	optIdP   *model.IdP
+	optFocus int
+	domains  textinput.Model
+	skew     textinput.Model
+	signMode int // index in signModes
+	sha1     bool
+	optErr   string
 }
 
 type (
@@ -137,12 +151,14 @@ type (
 
 func newIdPsStep() *idpsStep {
 	s := &idpsStep{
-		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
-		name:   newInput("okta-main", 40),
-		source: newInput("https://… or ./metadata.xml", 4096),
-		filter: newInput("type to filter by entity ID or name", 200),
-		first:  newInput("e.g. firstName or …/claims/givenname", 500),
-		last:   newInput("e.g. lastName or …/claims/surname", 500),
+		spin:    spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+		name:    newInput("okta-main", 40),
+		source:  newInput("https://… or ./metadata.xml", 4096),
+		filter:  newInput("type to filter by entity ID or name", 200),
+		first:   newInput("e.g. firstName or …/claims/givenname", 500),
+		last:    newInput("e.g. lastName or …/claims/surname", 500),
+		domains: newInput("acme.org, beta.org (empty: any domain)", 2000),
+		skew:    newInput("2m", 8),
 	}
 	s.paste = textarea.New()
 	s.paste.ShowLineNumbers = false
@@ -167,7 +183,7 @@ func (s *idpsStep) status(m *Model) status {
 		return statusPending
 	}
 	for _, idp := range m.idps {
-		if _, warn := certColumn(certsOf(idp), m.clock.Now()); warn {
+		if _, warn := expiryCell(idp, m.clock.Now()); warn {
 			return statusAttention
 		}
 	}
@@ -248,7 +264,7 @@ func (s *idpsStep) kinds() int {
 func (s *idpsStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case spinner.TickMsg:
-		if s.mode == idpLoading || s.mode == idpSaving {
+		if s.mode == idpLoading || s.mode == idpSaving || s.mode == idpOptionsSaving {
 			var cmd tea.Cmd
 			s.spin, cmd = s.spin.Update(msg)
 			return cmd, false
@@ -301,6 +317,8 @@ func (s *idpsStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		m.setFlash(fmt.Sprintf("%s IdP %s. Give it the values below, then map the email in step 4.", verb, msg.idp.Name), false)
 		s.selectName = msg.idp.Name
 		return m.loadData(), false
+	case idpOptionsSavedMsg:
+		return s.optionsSaved(m, msg), false
 	case idpRemovedMsg:
 		s.mode = idpList
 		if msg.err != nil {
@@ -353,6 +371,10 @@ func (s *idpsStep) forward(msg tea.Msg) tea.Cmd {
 		s.first, cmd = s.first.Update(msg)
 	case s.mode == idpMappings && s.mapFocus == 1:
 		s.last, cmd = s.last.Update(msg)
+	case s.mode == idpOptions && s.optFocus == optDomains:
+		s.domains, cmd = s.domains.Update(msg)
+	case s.mode == idpOptions && s.optFocus == optSkew:
+		s.skew, cmd = s.skew.Update(msg)
 	}
 	return cmd
 }
@@ -445,6 +467,12 @@ func (s *idpsStep) key(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 		return s.productKey(m, msg), true
 	case idpGuide:
 		return s.guideKey(m, msg), true
+	case idpOptions:
+		return s.optionsKey(m, msg), true
+	case idpOptionsConfirm:
+		return s.optionsConfirmKey(m, msg), true
+	case idpOptionsSaving:
+		return nil, true
 	}
 	return nil, false
 }
@@ -480,6 +508,11 @@ func (s *idpsStep) listKey(m *Model, msg tea.KeyPressMsg) (tea.Cmd, bool) {
 			return s.startForm(m, idp), true
 		}
 		m.setFlash("There is no IdP to edit yet: a adds one.", true)
+	case msg.String() == "o":
+		if idp := s.selected(m); idp != nil {
+			return s.startOptions(*idp), true
+		}
+		m.setFlash("There is no IdP yet: a adds one.", true)
 	case matches(msg, m.keys.Remove):
 		if s.selected(m) != nil {
 			s.removeErr = ""
@@ -804,6 +837,13 @@ func (s *idpsStep) built() model.IdP {
 }
 
 func (s *idpsStep) save(m *Model) tea.Cmd {
+	if s.editing != nil && s.entity != nil {
+		if _, err := pinStatus(*s.editing, s.raw, m.clock.Now()); err != nil {
+			s.saveErr = "Not saved: the new metadata is not signed by the pinned signer (" + humanErr(err) +
+				"). Load the IdP's signed metadata, or remove the pin with ssowizard idp set."
+			return nil
+		}
+	}
 	idp := s.built()
 	s.mode = idpSaving
 	s.saveErr = ""
@@ -840,6 +880,10 @@ func (s *idpsStep) view(m *Model, w, h int) (string, []string) {
 		return s.productView(m, w, h)
 	case idpGuide:
 		return s.guideView(m, w, h)
+	case idpOptions:
+		return s.optionsView(m, w, h)
+	case idpOptionsConfirm, idpOptionsSaving:
+		return s.optionsConfirmView(m, w, h)
 	}
 	return s.listView(m, w, h)
 }
@@ -878,7 +922,7 @@ func (s *idpsStep) listView(m *Model, w, h int) (string, []string) {
 		}
 		for i := start; i < len(m.idps) && i < start+room; i++ {
 			idp := m.idps[i]
-			cert, warn := certColumn(certsOf(idp), now)
+			cert, warn := expiryCell(idp, now)
 			cs := m.st.ok.Render(cert)
 			if warn {
 				cs = m.st.warn.Render(cert)
@@ -1088,6 +1132,15 @@ func (s *idpsStep) previewLines(m *Model, w int) []string {
 			out = append(out, m.st.warn.Render(l))
 		}
 	}
+	if s.editing != nil && !s.demo {
+		// The stored policy carries over to the saved IdP; new metadata
+		// must verify against a pinned signer.
+		var raw []byte
+		if s.entity != nil {
+			raw = s.raw
+		}
+		out = append(out, s.policyLines(m, *s.editing, raw, w)...)
+	}
 	if wantSigned {
 		for _, l := range wrap("ℹ The IdP wants signed AuthnRequests (WantAuthnRequestsSigned): give it the SP metadata, which carries the SP's signing certificate.", w) {
 			out = append(out, m.st.faint.Render(l))
@@ -1157,7 +1210,7 @@ func (s *idpsStep) keys(m *Model) []key.Binding {
 	case idpList:
 		ks := []key.Binding{m.keys.Add}
 		if len(m.idps) > 0 {
-			ks = append(ks, m.keys.Edit, m.keys.Remove)
+			ks = append(ks, m.keys.Edit, hint("o", "options"), m.keys.Remove)
 		}
 		return append(ks, hint("g", "setup guide"), hint("D", "demo IdP"), hint("1/2/3", "copy"), hint("s", "save SP metadata"))
 	case idpProduct:
@@ -1170,6 +1223,17 @@ func (s *idpsStep) keys(m *Model) []key.Binding {
 		return append(ks, hint("↑/↓", "scroll"), hint("1/2/3", "copy"), hint("s", "save SP metadata"), hint("esc", "back"))
 	case idpConfirmRemove:
 		return []key.Binding{hint("y", "remove"), hint("n", "keep")}
+	case idpOptions:
+		ks := []key.Binding{hint("tab", "next field")}
+		if s.optFocus == optFields-1 {
+			ks = []key.Binding{hint("enter", "preview")}
+		}
+		if s.optFocus == optSign || s.optFocus == optSHA1 {
+			ks = append(ks, hint("←/→", "choose"))
+		}
+		return append(ks, hint("shift+tab", "previous"), hint("esc", "cancel"))
+	case idpOptionsConfirm:
+		return []key.Binding{hint("enter", "choose"), hint("←/→", "switch"), hint("y", "save"), hint("n", "don't save"), hint("esc", "back")}
 	case idpForm:
 		ks := []key.Binding{hint("tab", "next field")}
 		if s.focus == 2 && s.kind == kindPaste {
