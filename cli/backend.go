@@ -145,6 +145,11 @@ func (b *Backend) SetSSO(ctx context.Context, audience string, on bool) error {
 	return b.st.SetSSO(b.as(ctx), audience, on)
 }
 
+// InviteAdmin implements wizard.Backend.
+func (b *Backend) InviteAdmin(ctx context.Context, email string) (bool, error) {
+	return b.st.InviteAdmin(b.as(ctx), email)
+}
+
 // SetEnforced implements wizard.Backend.
 func (b *Backend) SetEnforced(ctx context.Context, audience string, on bool) error {
 	return b.st.SetEnforced(b.as(ctx), audience, on)

@@ -25,6 +25,9 @@ type Backend interface {
 	// SetEnforced may return a *model.GuardError with the reason.
 	SetEnforced(ctx context.Context, audience string, on bool) error
 	SetWizardStep(ctx context.Context, step int) error
+	// InviteAdmin puts an email on the admin list (it may then sign in
+	// with admin SSO); changed is false when it was there already.
+	InviteAdmin(ctx context.Context, email string) (changed bool, err error)
 
 	IdPs(ctx context.Context) ([]model.IdP, error)
 	// LoadMetadata reads metadata from a file path, an http(s) URL or pasted

@@ -2,8 +2,10 @@ package wizard
 
 import (
 	"context"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"ssowizard/store/model"
@@ -16,6 +18,17 @@ type enableStep struct {
 	cursor int
 	saving [2]bool
 	errs   [2]string
+	// inviting is set while the admin types an email to put on the admin
+	// list (who may sign in with admin SSO).
+	inviting bool
+	invite   textinput.Model
+	inviteOK string
+}
+
+type invitedMsg struct {
+	email   string
+	changed bool
+	err     error
 }
 
 var audiences = [2]struct {
@@ -34,7 +47,7 @@ type ssoSavedMsg struct {
 }
 
 func (s *enableStep) enter(m *Model) tea.Cmd { return nil }
-func (s *enableStep) modal() bool            { return false }
+func (s *enableStep) modal() bool            { return s.inviting }
 
 func (s *enableStep) value(m *Model, i int) bool {
 	if i == 0 {
@@ -57,8 +70,43 @@ func (s *enableStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 			m.settings.SSOAdmins = msg.on
 		}
 		return m.loadData(), false
-	case tea.KeyPressMsg:
+	case invitedMsg:
 		switch {
+		case msg.err != nil:
+			s.errs[1] = humanErr(msg.err)
+		case msg.changed:
+			s.inviteOK = "✓ " + msg.email + " is on the admin list: they can sign in with admin SSO."
+		default:
+			s.inviteOK = msg.email + " was already an admin or invited."
+		}
+		return nil, false
+	case tea.KeyPressMsg:
+		if s.inviting {
+			switch msg.String() {
+			case "esc":
+				s.inviting = false
+				return nil, true
+			case "enter":
+				email := strings.TrimSpace(s.invite.Value())
+				if email == "" {
+					return nil, true
+				}
+				s.inviting, s.errs[1], s.inviteOK = false, "", ""
+				b := m.b
+				return m.call(func(ctx context.Context) tea.Msg {
+					changed, err := b.InviteAdmin(ctx, email)
+					return invitedMsg{email: email, changed: changed, err: err}
+				}), true
+			}
+			var cmd tea.Cmd
+			s.invite, cmd = s.invite.Update(msg)
+			return cmd, true
+		}
+		switch {
+		case msg.String() == "i" && s.cursor == 1 && m.settings.SSOAdmins:
+			s.inviting, s.inviteOK = true, ""
+			s.invite = newInput("name@example.org", 254)
+			return s.invite.Focus(), true
 		case matches(msg, m.keys.Up):
 			s.cursor = 0
 			return nil, true
@@ -110,6 +158,19 @@ func (s *enableStep) view(m *Model, w, h int) (string, []string) {
 				out = append(out, "    "+m.st.err.Render(l))
 			}
 		}
+		if i == 1 && m.settings.SSOAdmins {
+			switch {
+			case s.inviting:
+				out = append(out, "    Invite an admin (email): "+s.invite.View())
+				out = append(out, "    "+m.st.faint.Render("enter invites · esc cancels"))
+			case s.inviteOK != "":
+				for _, l := range wrap(s.inviteOK, w-4) {
+					out = append(out, "    "+m.st.ok.Render(l))
+				}
+			case s.cursor == 1:
+				out = append(out, "    "+m.st.faint.Render(truncate("i invites another admin by email (they sign in with SSO)", w-4)))
+			}
+		}
 		out = append(out, "")
 	}
 	if !m.settings.SSOParticipants && !m.settings.SSOAdmins {
@@ -119,7 +180,14 @@ func (s *enableStep) view(m *Model, w, h int) (string, []string) {
 }
 
 func (s *enableStep) keys(m *Model) []key.Binding {
-	return []key.Binding{hint("space", "toggle"), hint("↑/↓", "choose")}
+	if s.inviting {
+		return []key.Binding{hint("enter", "invite"), hint("esc", "cancel")}
+	}
+	keys := []key.Binding{hint("space", "toggle"), hint("↑/↓", "choose")}
+	if s.cursor == 1 && m.settings.SSOAdmins {
+		keys = append(keys, hint("i", "invite admin"))
+	}
+	return keys
 }
 
 func (s *enableStep) status(m *Model) status {
