@@ -420,9 +420,14 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 	}
 
 	r.Body = http.MaxBytesReader(w, r.Body, MaxACSBodyBytes)
-	if err := r.ParseForm(); err != nil {
+	// A declared length over the cap is refused before reading the body.
+	var formErr error
+	if r.ContentLength <= MaxACSBodyBytes {
+		formErr = r.ParseForm()
+	}
+	if err := formErr; r.ContentLength > MaxACSBodyBytes || err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if r.ContentLength > MaxACSBodyBytes || errors.As(err, &tooBig) {
 			fail(acsFailure{ce: &CheckError{Check: CheckSize, Reason: "The sign-in response is larger than this SP accepts.",
 				Expected: fmt.Sprintf("at most %d bytes", MaxACSBodyBytes), Received: "more",
 				Fix: "Send fewer attributes (for example, filter group claims in the IdP)."}})
@@ -465,6 +470,14 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 	if HasDoctype(raw) {
 		f.ce = &CheckError{Check: CheckDoctype, Reason: "The SAML response contains a DOCTYPE or entity declaration, which is refused for safety.",
 			Received: "<!DOCTYPE …>", Fix: "A genuine IdP never sends a DTD: check what is posting to the ACS URL."}
+		fail(f)
+		return
+	}
+
+	// Unsigned: refused by a byte scan, before any XML parse (the Issuer
+	// lookup below is one).
+	if ce := precheckUnsigned(raw, hintsFor("")); ce != nil {
+		f.ce = ce
 		fail(f)
 		return
 	}

@@ -168,6 +168,9 @@ func (v *validator) run() (*Assertion, *CheckError) {
 	if ce := precheckBytes(raw); ce != nil {
 		return nil, ce
 	}
+	if ce := precheckUnsigned(raw, v.hint); ce != nil {
+		return nil, ce
+	}
 	if ce := precheckDuplicateAttrs(raw); ce != nil {
 		return nil, ce
 	}
@@ -209,6 +212,42 @@ func (v *validator) run() (*Assertion, *CheckError) {
 		return nil, ce
 	}
 	return v.checkResponse(resp)
+}
+
+// precheckUnsigned refuses, with a byte scan before any XML parse, a
+// response that cannot carry a signature: no SignatureValue anywhere and
+// no encrypted assertion (whose signature would be inside the
+// ciphertext). A refusal only; acceptance is always gosaml2's verdict.
+// It stays silent on what is not plainly a Response (other checks explain
+// those better).
+func precheckUnsigned(raw []byte, hint productHints) *CheckError {
+	if bytes.Contains(raw, []byte("SignatureValue")) || bytes.Contains(raw, []byte("EncryptedAssertion")) ||
+		precheckBytes(raw) != nil || !rootLooksLikeResponse(raw) {
+		return nil
+	}
+	return &CheckError{Check: CheckSignature, Reason: "Neither the response nor its assertion is signed.",
+		Expected: "a response or assertion signed by the IdP", Received: "no signature",
+		Fix: "In " + hint.product + ", sign the assertion or the response (" + hint.signing + ")."}
+}
+
+// rootLooksLikeResponse tells, by bytes, whether the first element is
+// named Response (with any prefix).
+func rootLooksLikeResponse(raw []byte) bool {
+	body := bytes.TrimLeft(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if bytes.HasPrefix(body, []byte("<?xml")) {
+		if end := bytes.Index(body, []byte("?>")); end > 0 {
+			body = bytes.TrimLeft(body[end+2:], " \t\r\n")
+		}
+	}
+	if len(body) < 2 || body[0] != '<' {
+		return false
+	}
+	n := 1
+	for n < len(body) && !strings.ContainsRune(" \t\r\n/>", rune(body[n])) {
+		n++
+	}
+	name := string(body[1:n])
+	return name == "Response" || strings.HasSuffix(name, ":Response")
 }
 
 // precheckStatus refuses a non-Success status before anything else: an IdP
