@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -41,7 +42,8 @@ func validIdPName(name string) bool {
 
 const idpColumns = `id, name, entity_id, product, metadata_xml, source, sso_endpoints, signing_certs,
 	want_authn_requests_signed, email_attribute, email_from_nameid, attribute_map, allow_unsolicited,
-	created_at, updated_at, last_tested_at, last_test_email, domains, sign_requests`
+	created_at, updated_at, last_tested_at, last_test_email, domains, sign_requests,
+	allow_sha1, skew_ms, metadata_signers`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -49,12 +51,23 @@ func scanIdP(r scanner) (model.IdP, error) {
 	var i model.IdP
 	var endpoints, certs, attrMap, created, updated string
 	var tested sql.NullString
-	var domains string
+	var domains, signers string
+	var skewMS int64
 	err := r.Scan(&i.ID, &i.Name, &i.EntityID, &i.Product, &i.MetadataXML, &i.Source, &endpoints, &certs,
 		&i.WantAuthnRequestsSigned, &i.EmailAttribute, &i.EmailFromNameID, &attrMap, &i.AllowUnsolicited,
-		&created, &updated, &tested, &i.LastTestEmail, &domains, &i.SignRequests)
+		&created, &updated, &tested, &i.LastTestEmail, &domains, &i.SignRequests,
+		&i.AllowSHA1, &skewMS, &signers)
 	if err != nil {
 		return model.IdP{}, err
+	}
+	// The policy is part of the IdP: every reader gets it, so none can
+	// validate with a default policy by forgetting to ask.
+	i.Skew = time.Duration(skewMS) * time.Millisecond
+	if err := json.Unmarshal([]byte(signers), &i.MetadataSigners); err != nil {
+		return model.IdP{}, fmt.Errorf("store: IdP %q: bad stored metadata signers: %w", i.Name, err)
+	}
+	if i.MetadataSigners == nil {
+		i.MetadataSigners = []string{}
 	}
 	if i.Domains, err = decodeDomains(i.Name, domains); err != nil {
 		return model.IdP{}, err
@@ -198,49 +211,15 @@ func checkClash(ctx context.Context, tx *sql.Tx, selfID int64, name, entityID st
 	return nil
 }
 
-// AddIdP saves a new IdP. model.ErrExists (wrapped, with the clash named)
-// when the name or the entityID is already used. An empty EmailAttribute
-// (without EmailFromNameID) becomes model.DefaultEmailAttribute.
+// AddIdP saves a new IdP, with its policy fields (AllowSHA1, Skew,
+// MetadataSigners, Domains, SignRequests) in the same transaction.
+// model.ErrExists (wrapped, with the clash named) when the name, the entityID
+// or a domain is already used. An empty EmailAttribute (without
+// EmailFromNameID) becomes model.DefaultEmailAttribute.
 func (s *Store) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
-	idp, err := normalizeIdP(idp)
-	if err != nil {
-		return model.IdP{}, err
-	}
-	endpoints, certs, attrMap, err := encodeIdPJSON(idp)
-	if err != nil {
-		return model.IdP{}, err
-	}
-	now := s.now()
-	var saved model.IdP
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := checkClash(ctx, tx, 0, idp.Name, idp.EntityID); err != nil {
-			return err
-		}
-		// A new IdP has not been tested, whatever the caller says.
-		res, err := tx.ExecContext(ctx, `INSERT INTO idps (name, entity_id, product, metadata_xml, source,
-			sso_endpoints, signing_certs, want_authn_requests_signed, email_attribute, email_from_nameid,
-			attribute_map, allow_unsolicited, created_at, updated_at, last_tested_at, last_test_email)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '')`,
-			idp.Name, idp.EntityID, idp.Product, idp.MetadataXML, idp.Source, endpoints, certs,
-			idp.WantAuthnRequestsSigned, idp.EmailAttribute, idp.EmailFromNameID, attrMap, idp.AllowUnsolicited,
-			fmtTime(now), fmtTime(now))
-		if err != nil {
-			return fmt.Errorf("store: saving identity provider %q: %w", idp.Name, err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		saved, err = scanIdP(tx.QueryRowContext(ctx, `SELECT `+idpColumns+` FROM idps WHERE id = ?`, id))
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, "idp.add", idp.Name, idp.EntityID)
-	})
-	if err != nil {
-		return model.IdP{}, err
-	}
-	return saved, nil
+	// One insert path, so that no caller can drop a policy field by
+	// choosing the other.
+	return s.AddIdPWithPolicy(ctx, idp)
 }
 
 // sameCerts compares certificate sets, ignoring order.

@@ -42,6 +42,7 @@ func TestIdPCRUD(t *testing.T) {
 	want.ID = saved.ID
 	want.EmailAttribute = model.DefaultEmailAttribute
 	want.CreatedAt, want.UpdatedAt = t0, t0
+	want.MetadataSigners = []string{}
 	if !reflect.DeepEqual(saved, want) {
 		t.Fatalf("AddIdP =\n%+v\nwant\n%+v", saved, want)
 	}
