@@ -102,6 +102,11 @@ func (s *idpsStep) guideKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		product := s.product
 		cmd := s.startForm(m, nil)
 		s.product = product
+		// Suggest a name after the product the admin picked.
+		s.name.Placeholder = "okta-main"
+		if product != "" && product != "other" {
+			s.name.Placeholder = product
+		}
 		return cmd
 	}
 	return nil
