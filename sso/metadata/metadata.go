@@ -7,6 +7,8 @@ package metadata
 import (
 	"fmt"
 	"math"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -199,7 +201,25 @@ func (e Entity) Warnings(now time.Time) []string {
 			"the metadata was valid until %s and is out of date: download the current metadata from the IdP",
 			day(e.ValidUntil)))
 	}
+	for _, ep := range e.SSO {
+		if u, err := url.Parse(ep.Location); err == nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			out = append(out, fmt.Sprintf(
+				"the sign-in address %s uses plain http: sign-ins to it travel unencrypted; ask the IdP admin for its https address",
+				ep.Location))
+			break
+		}
+	}
 	return out
+}
+
+// loopbackHost tells whether a URL host is this machine (where plain http
+// is fine, e.g. the built-in demo IdP).
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }

@@ -485,3 +485,19 @@ func BenchmarkParseAggregate(b *testing.B) {
 		}
 	}
 }
+
+func TestWarningsPlainHTTPSignIn(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	for loc, warn := range map[string]bool{
+		"http://idp.example.com/sso":  true,
+		"https://idp.example.com/sso": false,
+		"http://127.0.0.1:8943/sso":   false,
+		"http://localhost:8943/sso":   false,
+		"http://[::1]:8943/sso":       false,
+	} {
+		w := Entity{SSO: []model.Endpoint{{Binding: model.BindingHTTPPOST, Location: loc}}}.Warnings(now)
+		if got := len(w) == 1 && strings.Contains(w[0], "plain http"); got != warn {
+			t.Errorf("%s: warnings %q, want a plain-http warning: %v", loc, w, warn)
+		}
+	}
+}
