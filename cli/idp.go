@@ -73,29 +73,14 @@ the metadata is refreshed. Without it, unsigned metadata is accepted.`,
 			if err != nil {
 				return err
 			}
-			doc, err := metadata.ParseSigned(raw, pinned, a.env.Clock.Now())
-			if err != nil {
-				return describeMetadataError(err)
+			var ent metadata.Entity
+			if entityID != "" && len(pinned) == 0 {
+				// One entity of a possibly huge federation aggregate: a byte
+				// scan to it, not a parse of every entity.
+				ent, err = metadata.Pick(raw, entityID)
+			} else {
+				ent, err = a.selectEntity(cmd, raw, source, pinned, entityID)
 			}
-			if entityID == "" && len(doc.IdPs) > 1 {
-				out := cmd.ErrOrStderr()
-				fmt.Fprintf(out, "%s holds %d identity providers; choose one with --entity-id:\n", source, len(doc.IdPs))
-				for _, e := range doc.IdPs {
-					mark := "usable  "
-					why := ""
-					if !e.Usable() {
-						mark = "unusable"
-						why = "  (" + shortProblem(e.Problem) + ")"
-					}
-					label := e.EntityID
-					if e.DisplayName != "" {
-						label += "  " + e.DisplayName
-					}
-					fmt.Fprintf(out, "  %s  %s%s\n", mark, label, why)
-				}
-				return usagef("several identity providers in %s: add --entity-id ENTITY_ID", source)
-			}
-			ent, err := doc.Select(entityID)
 			if err != nil {
 				var me *metadata.Error
 				if errors.As(err, &me) && me.Code == metadata.CodeNoSuchEntity {
@@ -159,6 +144,35 @@ the metadata is refreshed. Without it, unsigned metadata is accepted.`,
 	f.BoolVar(&allowSHA1, "allow-sha1", false, "accept legacy SHA-1 signatures from this IdP (weak; refused by default)")
 	f.StringVar(&skewFlag, "skew", "", "clock skew allowed on this IdP's responses, e.g. 5m (default 2m, at most 10m)")
 	return cmd
+}
+
+// selectEntity parses a whole metadata document (verifying it when signers
+// are pinned) and picks the IdP; for an aggregate without an entity ID it
+// lists the IdPs and returns a usage error.
+func (a *app) selectEntity(cmd *cobra.Command, raw []byte, source string, pinned []*x509.Certificate, entityID string) (metadata.Entity, error) {
+	doc, err := metadata.ParseSigned(raw, pinned, a.env.Clock.Now())
+	if err != nil {
+		return metadata.Entity{}, err
+	}
+	if entityID == "" && len(doc.IdPs) > 1 {
+		out := cmd.ErrOrStderr()
+		fmt.Fprintf(out, "%s holds %d identity providers; choose one with --entity-id:\n", source, len(doc.IdPs))
+		for _, e := range doc.IdPs {
+			mark := "usable  "
+			why := ""
+			if !e.Usable() {
+				mark = "unusable"
+				why = "  (" + shortProblem(e.Problem) + ")"
+			}
+			label := e.EntityID
+			if e.DisplayName != "" {
+				label += "  " + e.DisplayName
+			}
+			fmt.Fprintf(out, "  %s  %s%s\n", mark, label, why)
+		}
+		return metadata.Entity{}, usagef("several identity providers in %s: add --entity-id ENTITY_ID", source)
+	}
+	return doc.Select(entityID)
 }
 
 // shortProblem names why an aggregate's IdP can't be used, in a few words.
