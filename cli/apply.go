@@ -52,6 +52,11 @@ type idpCfg struct {
 	EmailFromNameID   bool              `yaml:"email_from_nameid,omitempty"`
 	Attributes        map[string]string `yaml:"attributes,omitempty"`
 	AllowIdPInitiated bool              `yaml:"allow_idp_initiated,omitempty"`
+	// The IdP's security policy, as `idp set` sets it.
+	Domains      []string `yaml:"domains,omitempty"`
+	AllowSHA1    bool     `yaml:"allow_sha1,omitempty"`
+	Skew         string   `yaml:"skew,omitempty"`          // e.g. 5m; empty: the default (2m)
+	SignRequests string   `yaml:"sign_requests,omitempty"` // auto (default), on or off
 }
 
 // step is one change of a plan: a line to print and the call that makes it.
@@ -224,6 +229,28 @@ func (a *app) desiredIdP(ctx context.Context, c idpCfg, baseDir string) (model.I
 	idp.AttributeMap = map[string]string{}
 	maps.Copy(idp.AttributeMap, c.Attributes)
 	idp.AllowUnsolicited = c.AllowIdPInitiated
+	idp.AllowSHA1 = c.AllowSHA1
+	if idp.Domains, err = store.NormalizeDomains(c.Domains); err != nil {
+		return model.IdP{}, fmt.Errorf("identity provider %q: domains: %w", c.Name, err)
+	}
+	if c.Skew != "" {
+		if idp.Skew, err = time.ParseDuration(c.Skew); err != nil || idp.Skew < 0 || idp.Skew > model.MaxSkew {
+			return model.IdP{}, fmt.Errorf("identity provider %q: skew %q must be a duration from 0s to %s, e.g. 5m", c.Name, c.Skew, model.MaxSkew)
+		}
+	}
+	switch strings.ToLower(c.SignRequests) {
+	case "", "auto":
+		idp.SignRequests = model.SignRequestsAuto
+	case model.SignRequestsOn, model.SignRequestsOff:
+		idp.SignRequests = strings.ToLower(c.SignRequests)
+	default:
+		return model.IdP{}, fmt.Errorf("identity provider %q: sign_requests must be auto, on or off, not %q", c.Name, c.SignRequests)
+	}
+	// Refuse here what the store would refuse, so that a plan that passes
+	// --dry-run is not stopped half-way by a bad value.
+	if err := store.CheckIdP(idp); err != nil {
+		return model.IdP{}, err
+	}
 	return idp, nil
 }
 
@@ -253,7 +280,36 @@ func idpDiff(cur, want model.IdP) []string {
 	if cur.AllowUnsolicited != want.AllowUnsolicited {
 		d = append(d, fmt.Sprintf("IdP-initiated logins %s → %s", onOff(cur.AllowUnsolicited), onOff(want.AllowUnsolicited)))
 	}
+	if p := policyDiff(cur, want); len(p) > 0 {
+		d = append(d, p...)
+	}
 	return d
+}
+
+// policyDiff lists the security-policy changes between two IdPs (the part
+// of an IdP that UpdateIdP keeps and SetIdPSettings changes).
+func policyDiff(cur, want model.IdP) []string {
+	var d []string
+	if !slices.Equal(sortedStrings(cur.Domains), sortedStrings(want.Domains)) {
+		d = append(d, fmt.Sprintf("domains %v → %v", cur.Domains, want.Domains))
+	}
+	if cur.AllowSHA1 != want.AllowSHA1 {
+		d = append(d, fmt.Sprintf("legacy SHA-1 %s → %s", onOff(cur.AllowSHA1), onOff(want.AllowSHA1)))
+	}
+	if cur.Skew != want.Skew {
+		d = append(d, fmt.Sprintf("skew %s → %s", cur.Skew, want.Skew))
+	}
+	if cur.SignRequests != want.SignRequests {
+		d = append(d, fmt.Sprintf("signed requests %s → %s", signReqName(cur.SignRequests), signReqName(want.SignRequests)))
+	}
+	return d
+}
+
+func signReqName(v string) string {
+	if v == model.SignRequestsAuto {
+		return "auto"
+	}
+	return v
 }
 
 func emailSource(i model.IdP) string {
@@ -346,8 +402,16 @@ func (a *app) plan(ctx context.Context, st *store.Store, cfg configFile, baseDir
 			continue
 		}
 		if d := idpDiff(old, w); len(d) > 0 {
+			policyChanged := len(policyDiff(old, w)) > 0
 			plan = append(plan, step{fmt.Sprintf("~ idp %s: %s", old.Name, strings.Join(d, "; ")), func(ctx context.Context, st *store.Store) error {
-				_, err := st.UpdateIdP(ctx, old.Name, w)
+				if _, err := st.UpdateIdP(ctx, old.Name, w); err != nil {
+					return err
+				}
+				if !policyChanged {
+					return nil
+				}
+				_, err := st.SetIdPSettings(ctx, w.Name, store.IdPSettings{Domains: w.Domains, SignRequests: w.SignRequests,
+					AllowSHA1: w.AllowSHA1, Skew: w.Skew})
 				return err
 			}})
 		}
@@ -423,7 +487,11 @@ still exists is referred to by that URL or path; otherwise it is inlined.`,
 			}
 			for _, i := range idps {
 				c := idpCfg{Name: i.Name, EntityID: i.EntityID, EmailFromNameID: i.EmailFromNameID,
-					AllowIdPInitiated: i.AllowUnsolicited}
+					AllowIdPInitiated: i.AllowUnsolicited, Domains: i.Domains, AllowSHA1: i.AllowSHA1,
+					SignRequests: i.SignRequests}
+				if i.Skew > 0 {
+					c.Skew = i.Skew.String()
+				}
 				if !i.EmailFromNameID {
 					c.EmailAttribute = i.EmailAttribute
 				}

@@ -138,6 +138,13 @@ func getIdP(ctx context.Context, q queryer, name string) (model.IdP, error) {
 	return i, nil
 }
 
+// CheckIdP refuses what AddIdP would refuse about the IdP itself (name,
+// entity ID), without touching the database: `apply --dry-run` uses it.
+func CheckIdP(i model.IdP) error {
+	_, err := normalizeIdP(i)
+	return err
+}
+
 // normalizeIdP trims and checks what the caller gave and fills defaults.
 func normalizeIdP(i model.IdP) (model.IdP, error) {
 	i.Name = strings.TrimSpace(i.Name)
