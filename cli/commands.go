@@ -115,6 +115,7 @@ type statusJSON struct {
 	SSOParticipants     bool      `json:"sso_participants"`
 	SSOAdmins           bool      `json:"sso_admins"`
 	EnforceParticipants bool      `json:"enforce_participants"`
+	EnforceAdmins       bool      `json:"enforce_admins"`
 	WizardStep          int       `json:"wizard_step"`
 	IdPs                []idpJSON `json:"idps"`
 	Accounts            int       `json:"accounts"`
@@ -147,6 +148,9 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			s.SSOParticipants, s.SSOAdmins, s.EnforceParticipants, s.WizardStep = set.SSOParticipants, set.SSOAdmins, set.EnforceParticipants, set.WizardStep
+			if s.EnforceAdmins, err = st.AdminEnforced(ctx); err != nil {
+				return err
+			}
 			idps, err := idpsWithPolicy(ctx, st)
 			if err != nil {
 				return err
@@ -182,6 +186,7 @@ func (a *app) statusCmd() *cobra.Command {
 			fmt.Fprintf(tw, "SSO for participants\t%s\n", onOff(s.SSOParticipants))
 			fmt.Fprintf(tw, "SSO for admins\t%s\n", onOff(s.SSOAdmins))
 			fmt.Fprintf(tw, "SSO enforced (participants)\t%s\n", onOff(s.EnforceParticipants))
+			fmt.Fprintf(tw, "SSO enforced (admins)\t%s\n", onOff(s.EnforceAdmins))
 			fmt.Fprintf(tw, "Participant accounts\t%d\n", s.Accounts)
 			fmt.Fprintf(tw, "SP entity ID\t%s\n", s.SPEntityID)
 			fmt.Fprintf(tw, "ACS URL\t%s\n", s.ACSURL)

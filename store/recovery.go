@@ -46,6 +46,12 @@ func (s *Store) NewRecoveryCode(ctx context.Context) (code string, expires time.
 	now := s.now()
 	expires = now.Add(RecoveryCodeTTL)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// Only the newest code works: one printed earlier and perhaps left
+		// on a screen or in a ticket is void from now on.
+		if _, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET expires_at = ? WHERE used_at IS NULL AND expires_at > ?`,
+			fmtTime(now), fmtTime(now)); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (code_hash, created_at, expires_at, created_by)
 			VALUES (?, ?, ?, ?)`, hashCode(code), fmtTime(now), fmtTime(expires), ActorFrom(ctx).Who); err != nil {
 			return err

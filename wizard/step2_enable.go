@@ -73,7 +73,11 @@ func (s *enableStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 	case invitedMsg:
 		switch {
 		case msg.err != nil:
+			// Keep what was typed, so that a typo is fixed, not retyped.
 			s.errs[1] = humanErr(msg.err)
+			s.inviting = true
+			s.invite.SetValue(msg.email)
+			return s.invite.Focus(), false
 		case msg.changed:
 			s.inviteOK = "✓ " + msg.email + " is on the admin list: they can sign in with admin SSO."
 		default:

@@ -36,7 +36,9 @@ func TestInviteAdminFromStep2(t *testing.T) {
 	h.press("i")
 	h.typ("not-an-email")
 	h.press("enter")
-	h.waitFor("✗")
+	h.waitFor("✗", "Invite an admin (email): not-an-email")
+	h.press("esc")
+	h.waitFor("2 · Enable SSO")
 	if invites, _ := e.st.Invites(e.ctx); len(invites) != 1 {
 		t.Fatalf("a bad email was invited: %+v", invites)
 	}
