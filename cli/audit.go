@@ -216,14 +216,13 @@ type diagAttempt struct {
 }
 
 type diagBundle struct {
-	GeneratedAt string         `json:"generated_at"`
-	Redacted    bool           `json:"redacted"`
-	Note        string         `json:"note"`
-	Settings    model.Settings `json:"settings"`
-	SP          statusJSON     `json:"sp"`
-	IdPs        []idpJSON      `json:"idps"`
-	Attempts    []diagAttempt  `json:"attempts"`
-	Changes     []logJSON      `json:"changes"`
+	GeneratedAt string        `json:"generated_at"`
+	Redacted    bool          `json:"redacted"`
+	Note        string        `json:"note"`
+	SP          statusJSON    `json:"sp"`
+	IdPs        []idpJSON     `json:"idps"`
+	Attempts    []diagAttempt `json:"attempts"`
+	Changes     []logJSON     `json:"changes"`
 }
 
 func (a *app) diagnoseCmd() *cobra.Command {
@@ -252,7 +251,9 @@ func (a *app) diagnoseCmd() *cobra.Command {
 				Attempts: []diagAttempt{}, Changes: []logJSON{},
 				Note: "Login attempts as the SP checked them: the failed check, what was expected and what arrived. " +
 					"Emails and person names are masked unless --no-redact was given. Raw SAML XML is not kept by the SP."}
-			if b.Settings, err = st.Settings(ctx); err != nil {
+			// The SP's set-up as `status --json` shows it: what the IdP team
+			// compares with their side.
+			if b.SP, err = a.status(ctx, st, ""); err != nil {
 				return err
 			}
 			idps, err := idpsWithPolicy(ctx, st)
@@ -266,6 +267,7 @@ func (a *app) diagnoseCmd() *cobra.Command {
 				}
 				b.IdPs = append(b.IdPs, j)
 			}
+			b.SP.IdPs = b.IdPs // the same, redacted, list
 			attempts, err := st.AttemptsSince(ctx, from)
 			if err != nil {
 				return err

@@ -188,7 +188,8 @@ func TestGuardRailsBreakGlassAndAuditTrail(t *testing.T) {
 			t.Errorf("redacted bundle leaks %q", leak)
 		}
 	}
-	for _, want := range []string{`"m***@demo.example"`, `"check": "audience"`, `"redacted": true`} {
+	for _, want := range []string{`"m***@demo.example"`, `"check": "audience"`, `"redacted": true`,
+		`"sso_participants": true`, `"acs_url": "http`, `"organization": "`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("bundle lacks %s", want)
 		}

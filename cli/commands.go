@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"ssowizard/store"
 	"text/tabwriter"
 	"time"
 
@@ -125,6 +127,46 @@ type statusJSON struct {
 	MentorURL           string    `json:"mentor_url"`
 }
 
+// status gathers what `status` shows (and `diagnose` includes): switches,
+// IdPs, the number of accounts and the SP URLs the IdP was given.
+func (a *app) status(ctx context.Context, st *store.Store, baseURL string) (statusJSON, error) {
+	s := statusJSON{IdPs: []idpJSON{}}
+	s.Database, _ = a.resolveDB()
+	if org, err := st.Org(ctx); err == nil {
+		s.Organization = &org.Name
+	}
+	set, err := st.Settings(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.SSOParticipants, s.SSOAdmins, s.EnforceParticipants, s.WizardStep = set.SSOParticipants, set.SSOAdmins, set.EnforceParticipants, set.WizardStep
+	if s.EnforceAdmins, err = st.AdminEnforced(ctx); err != nil {
+		return s, err
+	}
+	idps, err := idpsWithPolicy(ctx, st)
+	if err != nil {
+		return s, err
+	}
+	for _, i := range idps {
+		s.IdPs = append(s.IdPs, toIdPJSONAt(i, a.env.Clock.Now()))
+	}
+	accts, err := st.Accounts(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Accounts = len(accts)
+	if baseURL == "" {
+		// The URLs the wizard or `serve` last served, which are the ones
+		// the IdP was given.
+		if baseURL, err = st.SPBaseURL(ctx); err != nil {
+			return s, err
+		}
+	}
+	urls := sso.URLsFor(baseURLOr(baseURL, defaultSPAddr))
+	s.SPEntityID, s.ACSURL, s.MenteeURL, s.MentorURL = urls.EntityID, urls.ACS, urls.Join(model.RoleMentee), urls.Join(model.RoleMentor)
+	return s, nil
+}
+
 func (a *app) statusCmd() *cobra.Command {
 	var asJSON bool
 	var baseURL string
@@ -138,40 +180,14 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s := statusJSON{IdPs: []idpJSON{}}
-			s.Database, _ = a.resolveDB()
-			if org, err := st.Org(ctx); err == nil {
-				s.Organization = &org.Name
-			}
-			set, err := st.Settings(ctx)
+			s, err := a.status(ctx, st, baseURL)
 			if err != nil {
-				return err
-			}
-			s.SSOParticipants, s.SSOAdmins, s.EnforceParticipants, s.WizardStep = set.SSOParticipants, set.SSOAdmins, set.EnforceParticipants, set.WizardStep
-			if s.EnforceAdmins, err = st.AdminEnforced(ctx); err != nil {
 				return err
 			}
 			idps, err := idpsWithPolicy(ctx, st)
 			if err != nil {
 				return err
 			}
-			for _, i := range idps {
-				s.IdPs = append(s.IdPs, toIdPJSONAt(i, a.env.Clock.Now()))
-			}
-			accts, err := st.Accounts(ctx)
-			if err != nil {
-				return err
-			}
-			s.Accounts = len(accts)
-			if baseURL == "" {
-				// The URLs the wizard or `serve` last served, which are
-				// the ones the IdP was given.
-				if baseURL, err = st.SPBaseURL(ctx); err != nil {
-					return err
-				}
-			}
-			urls := sso.URLsFor(baseURLOr(baseURL, defaultSPAddr))
-			s.SPEntityID, s.ACSURL, s.MenteeURL, s.MentorURL = urls.EntityID, urls.ACS, urls.Join(model.RoleMentee), urls.Join(model.RoleMentor)
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
