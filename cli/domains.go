@@ -48,7 +48,7 @@ func (a *app) withDomainFlags(add, set *cobra.Command) []*cobra.Command {
 
 	var setDomains, signRequests string
 	set.Flags().StringVar(&setDomains, "domains", "", "comma-separated email domains this IdP may sign in (\"\" = any)")
-	set.Flags().StringVar(&signRequests, "sign-requests", "", "sign AuthnRequests to this IdP: true, false or auto (as its metadata asks)")
+	set.Flags().StringVar(&signRequests, "sign-requests", "", "sign AuthnRequests to this IdP: auto (as its metadata asks), on or off")
 	setRun := set.RunE
 	set.RunE = func(cmd *cobra.Command, args []string) error {
 		f := cmd.Flags()
@@ -83,7 +83,7 @@ func (a *app) withDomainFlags(add, set *cobra.Command) []*cobra.Command {
 			case "auto", "":
 				mode = model.SignRequestsAuto
 			default:
-				return usagef("--sign-requests %q: use true, false or auto", signRequests)
+				return usagef("--sign-requests %q: use auto, on or off", signRequests)
 			}
 		}
 		if others > 0 {
