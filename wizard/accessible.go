@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"ssowizard/store/model"
 )
@@ -156,6 +157,17 @@ func (p *prompter) access(ctx context.Context, b Backend) error {
 		}
 		if _, err := b.SignIn(ctx, email, pw); err != nil {
 			p.say("Not signed in: %s", humanErr(err))
+			var te *model.ThrottleError
+			if errors.As(err, &te) {
+				// Wait it out here rather than spend the next answer on a
+				// refusal: a screen-reader user hears why, then is asked again.
+				p.say("Waiting %s before the next try…", te.Wait.Round(time.Second))
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(te.Wait):
+				}
+			}
 			continue
 		}
 		p.say("Signed in as %s.", email)
