@@ -249,7 +249,9 @@ func BenchmarkACSRefusals(b *testing.B) {
 		{"oversized", url.Values{"SAMLResponse": {strings.Repeat("PHNhbWxwOlJlc3BvbnNlLz4=", MaxACSBodyBytes/16)}}.Encode(), 413, CheckSize},
 		{"unsigned", form(unsigned), 403, CheckSignature},
 		{"not-base64", url.Values{"SAMLResponse": {"%%% not base64 %%%" + strings.Repeat("A", 8000)}, "RelayState": {"x"}}.Encode(), 400, CheckEncoding},
-		{"truncated-xml", form(signed[:len(signed)-200]), 403, CheckRelayState}, // unsolicited: the Issuer cannot be read
+		// Unsolicited: the Issuer (read from the first tokens) picks the
+		// IdP, which allows it; Validate then refuses the malformed XML.
+		{"truncated-xml", form(signed[:len(signed)-200]), 400, CheckXML},
 	}
 	// The unsolicited path needs the IdP to allow it, so that the unsigned
 	// response reaches Validate instead of stopping at the RelayState.

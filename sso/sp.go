@@ -3,6 +3,7 @@
 package sso
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -383,6 +384,7 @@ func pickEndpoint(eps []model.Endpoint) (model.Endpoint, bool) {
 
 // acsFailure is a refused login on its way to the attempt log and the page.
 type acsFailure struct {
+	relay  string // the pending request's RelayState, not yet taken (acsStore)
 	status int
 	ce     *CheckError
 	idp    string
@@ -444,19 +446,34 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 			Fix: "Configure the IdP to answer with the HTTP-POST binding to " + sp.urls.ACS + "."}})
 		return
 	}
+	// With a store that can (*store.Store), the pending request is only
+	// read here, and taken in the one transaction that commits the login
+	// or records the refusal (f.relay), so that every outcome still
+	// consumes it; otherwise it is taken now.
+	as, oneTx := sp.st.(acsStore)
 	var pending *model.PendingRequest
+	f := acsFailure{}
 	if relay != "" {
-		p, err := sp.st.TakeRequest(ctx, relay)
+		var p model.PendingRequest
+		var err error
+		if oneTx {
+			p, err = as.PeekRequest(ctx, relay)
+		} else {
+			p, err = sp.st.TakeRequest(ctx, relay)
+		}
 		switch {
 		case err == nil:
 			pending = &p
+			if oneTx {
+				f.relay = relay
+			}
 		case errors.Is(err, model.ErrNotFound):
 		default:
 			sp.internalError(w, r, "taking the pending request", err)
 			return
 		}
 	}
-	f := acsFailure{}
+	internal := func(what string, err error) { sp.internalErrorRelay(w, r, f.relay, what, err) }
 	if pending != nil {
 		f.idp, f.role = pending.IdPName, pending.Role
 	}
@@ -486,14 +503,18 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 	requestID := ""
 	role := ""
 	if pending != nil {
-		idp, err = sp.st.IdP(ctx, pending.IdPName)
+		if oneTx {
+			idp, err = as.IdPForLogin(ctx, pending.IdPName)
+		} else {
+			idp, err = sp.st.IdP(ctx, pending.IdPName)
+		}
 		if errors.Is(err, model.ErrNotFound) {
 			f.ce = &CheckError{Check: CheckIdP, Reason: "The identity provider this sign-in started with has been removed.",
 				Expected: pending.IdPName, Fix: "Start again from the join link."}
 			fail(f)
 			return
 		} else if err != nil {
-			sp.internalError(w, r, "reading the IdP", err)
+			internal("reading the IdP", err)
 			return
 		}
 		requestID, role = pending.RequestID, pending.Role
@@ -505,7 +526,7 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 		found := false
 		if issuer != "" {
 			if idp, found, err = sp.idpByEntityID(ctx, issuer); err != nil {
-				sp.internalError(w, r, "listing the IdPs", err)
+				internal("listing the IdPs", err)
 				return
 			}
 		}
@@ -537,11 +558,8 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 		f.role = role
 	}
 
-	idp, err = sp.withPolicy(ctx, idp)
-	if err != nil {
-		sp.internalError(w, r, "reading the IdP's policy", err)
-		return
-	}
+	// The IdP as read carries its policy (AllowSHA1, Skew, metadata
+	// signers): the store reads them with it, so no second read.
 	skew := sp.cfg.Skew
 	if idp.Skew > 0 {
 		skew = min(idp.Skew, MaxSkew)
@@ -554,15 +572,41 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if role == model.RoleAdmin {
+		if f.relay != "" {
+			// The admin path commits through its own store method: take
+			// the request first, as a store without acsStore does.
+			if _, err := sp.st.TakeRequest(ctx, f.relay); errors.Is(err, model.ErrNotFound) {
+				f.relay = ""
+				fail(sp.requestGone(f))
+				return
+			} else if err != nil {
+				internal("taking the pending request", err)
+				return
+			}
+			f.relay = ""
+		}
 		sp.finishAdminLogin(w, r, now, idp, a, f, fail)
 		return
 	}
-	acct, att, err := sp.st.CompleteLogin(ctx, model.Login{IdPName: idp.Name, Role: role, Email: a.Email, NameID: a.NameID,
-		AssertionID: a.ID, AssertionExpires: a.NotOnOrAfter, Attributes: a.Attributes, At: now, Via: sp.cfg.Via})
+	login := model.Login{IdPName: idp.Name, Role: role, Email: a.Email, NameID: a.NameID,
+		AssertionID: a.ID, AssertionExpires: a.NotOnOrAfter, Attributes: a.Attributes, At: now, Via: sp.cfg.Via}
+	var acct model.Account
+	var att model.Attempt
+	if f.relay != "" {
+		acct, att, err = as.CompleteRequestedLogin(ctx, f.relay, login)
+	} else {
+		acct, att, err = sp.st.CompleteLogin(ctx, login)
+	}
 	var conflict *model.ConflictError
+	var gone interface{ RequestGone() bool }
 	f.email = a.Email
 	switch {
 	case err == nil:
+	case errors.As(err, &gone) && gone.RequestGone():
+		// Another POST with this RelayState was committed first.
+		f.relay = ""
+		fail(sp.requestGone(f))
+		return
 	case errors.Is(err, model.ErrReplay):
 		f.ce = &CheckError{Check: CheckReplay, Reason: "This sign-in response was already used: a response is good for one sign-in only.",
 			Expected: "a new assertion", Received: "assertion " + a.ID, Fix: "Start the sign-in again from the join link.",
@@ -580,7 +624,7 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 		fail(f)
 		return
 	default:
-		sp.internalError(w, r, "saving the login", err)
+		internal("saving the login", err)
 		return
 	}
 	sp.results.put(now, att.Ref, welcomePage{Email: acct.Email, Role: acct.Role, IdP: idp.Name, NameID: a.NameID,
@@ -593,7 +637,7 @@ func (sp *SP) handleACS(w http.ResponseWriter, r *http.Request) {
 // the reference, what went wrong and what to change, but no internals.
 func (sp *SP) refuse(w http.ResponseWriter, r *http.Request, now time.Time, f acsFailure) {
 	ce := f.ce
-	att, err := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{
+	att, err := sp.recordAttempt(context.WithoutCancel(r.Context()), f.relay, model.Attempt{
 		At: now, IdPName: f.idp, Role: f.role, Outcome: model.OutcomeFailure, Check: ce.Check, Reason: ce.Reason,
 		Expected: ce.Expected, Received: ce.Received, Fix: ce.Fix, Email: f.email, NameID: ce.NameID, Attributes: ce.Attributes, Via: sp.cfg.Via,
 	})
@@ -608,24 +652,37 @@ func (sp *SP) refuse(w http.ResponseWriter, r *http.Request, now time.Time, f ac
 	sp.page(w, f.status, pageError, "Sign-in failed", errorPage{Heading: "Sign-in failed", Plain: plainFailure(ce.Check), Reason: ce.Reason, Fix: ce.Fix, Ref: ref, Back: back})
 }
 
-// policyStore is implemented by stores that keep per-IdP policies
-// (*store.Store): the legacy SHA-1 opt-in and the clock skew.
-type policyStore interface {
-	WithPolicy(ctx context.Context, idp model.IdP) (model.IdP, error)
+// acsStore is implemented by stores that take the pending request in the
+// same transaction as the login or the refusal (*store.Store): one write
+// transaction per ACS POST instead of two, and none held while validating.
+type acsStore interface {
+	// IdPForLogin reads the IdP without its metadata document.
+	IdPForLogin(ctx context.Context, name string) (model.IdP, error)
+	// PeekRequest reads the unexpired pending request without taking it.
+	PeekRequest(ctx context.Context, relayState string) (model.PendingRequest, error)
+	// CompleteRequestedLogin takes the request and commits the login; an
+	// error whose RequestGone() is true when the request was taken first.
+	CompleteRequestedLogin(ctx context.Context, relayState string, l model.Login) (model.Account, model.Attempt, error)
+	// RecordRequestAttempt takes the request (if still there) and records a.
+	RecordRequestAttempt(ctx context.Context, relayState string, a model.Attempt) (model.Attempt, error)
 }
 
-// withPolicy fills the IdP's policy from the store when it keeps one;
-// otherwise the IdP's fields are used as they are (safe defaults).
-func (sp *SP) withPolicy(ctx context.Context, idp model.IdP) (model.IdP, error) {
-	ps, ok := sp.st.(policyStore)
-	if !ok {
-		return idp, nil
+// recordAttempt records a, consuming the pending request bound to relay
+// (when not empty) in the same transaction.
+func (sp *SP) recordAttempt(ctx context.Context, relay string, a model.Attempt) (model.Attempt, error) {
+	if as, ok := sp.st.(acsStore); ok && relay != "" {
+		return as.RecordRequestAttempt(ctx, relay, a)
 	}
-	out, err := ps.WithPolicy(ctx, idp)
-	if errors.Is(err, model.ErrNotFound) {
-		return idp, nil
-	}
-	return out, err
+	return sp.st.RecordAttempt(ctx, a)
+}
+
+// requestGone is the refusal of a response whose pending request was used
+// by another POST while this one was being validated.
+func (sp *SP) requestGone(f acsFailure) acsFailure {
+	f.ce = &CheckError{Check: CheckRelayState, Reason: "This sign-in's RelayState was already used by another response.",
+		Expected: "a RelayState used once", Received: "used",
+		Fix: "Start the sign-in again from the join link (" + sp.JoinURL(model.RoleMentee) + ")."}
+	return f
 }
 
 // throttled answers a client that used up its failed attempts with a 429;
@@ -648,7 +705,13 @@ func (sp *SP) throttled(w http.ResponseWriter, r *http.Request, now time.Time, r
 // internalError is a failure of this side (the database), not of the
 // input: the only 5xx the listener sends.
 func (sp *SP) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	att, rerr := sp.st.RecordAttempt(context.WithoutCancel(r.Context()), model.Attempt{At: sp.now(), Outcome: model.OutcomeFailure,
+	sp.internalErrorRelay(w, r, "", what, err)
+}
+
+// internalErrorRelay is internalError that also consumes the pending
+// request bound to relay (when not empty).
+func (sp *SP) internalErrorRelay(w http.ResponseWriter, r *http.Request, relay, what string, err error) {
+	att, rerr := sp.recordAttempt(context.WithoutCancel(r.Context()), relay, model.Attempt{At: sp.now(), Outcome: model.OutcomeFailure,
 		Check: CheckInternal, Reason: "The listener failed while " + what + ".", Received: err.Error(), Via: sp.cfg.Via})
 	ref := att.Ref
 	if rerr != nil {
@@ -672,18 +735,54 @@ func (sp *SP) idpByEntityID(ctx context.Context, entityID string) (model.IdP, bo
 }
 
 // unverifiedIssuer reads the Response's (or else the assertion's) Issuer
-// without verifying anything: it only chooses which IdP's rules apply.
+// without verifying anything: it only chooses which IdP's rules apply, and
+// Validate then checks the response against them. It stops at the first
+// Issuer that is a child of the root or of an Assertion child of the root
+// (the Response's comes first in a well-formed response), so that a forged,
+// truncated or huge document costs a few tokens here, not a full parse.
 func unverifiedIssuer(raw []byte) string {
-	var r struct {
-		Issuer    string `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
-		Assertion struct {
-			Issuer string `xml:"urn:oasis:names:tc:SAML:2.0:assertion Issuer"`
-		} `xml:"urn:oasis:names:tc:SAML:2.0:assertion Assertion"`
+	const samlNS = "urn:oasis:names:tc:SAML:2.0:assertion"
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	// path holds the local names of the open elements from the root down,
+	// when they matter: the root, then "Assertion" or "" (other).
+	var path []string
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			isIssuer := t.Name.Space == samlNS && t.Name.Local == "Issuer"
+			if isIssuer && (len(path) == 1 || (len(path) == 2 && path[1] == "Assertion")) {
+				var v string
+				if err := d.DecodeElement(&v, &t); err != nil {
+					return ""
+				}
+				return strings.TrimSpace(v)
+			}
+			name := ""
+			if t.Name.Space == samlNS && t.Name.Local == "Assertion" {
+				name = "Assertion"
+			}
+			path = append(path, name)
+			if len(path) > 2 || (len(path) == 2 && name == "") {
+				// Nothing in there can be the Issuer sought: skip it.
+				if err := d.Skip(); err != nil {
+					return ""
+				}
+				path = path[:len(path)-1]
+			}
+		case xml.EndElement:
+			if len(path) == 0 {
+				return ""
+			}
+			path = path[:len(path)-1]
+			if len(path) == 0 {
+				return "" // the root ended without an Issuer
+			}
+		}
 	}
-	if err := xml.Unmarshal(raw, &r); err != nil {
-		return ""
-	}
-	return strings.TrimSpace(firstNonEmpty(r.Issuer, r.Assertion.Issuer))
 }
 
 // ----- /welcome -----

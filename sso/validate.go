@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -169,6 +168,9 @@ func (v *validator) run() (*Assertion, *CheckError) {
 		return nil, ce
 	}
 	if ce := precheckUnsigned(raw, v.hint); ce != nil {
+		return nil, ce
+	}
+	if ce := precheckTruncated(raw); ce != nil {
 		return nil, ce
 	}
 	if ce := precheckDuplicateAttrs(raw); ce != nil {
@@ -906,9 +908,27 @@ func walk(el *etree.Element, fn func(*etree.Element)) {
 	}
 }
 
-var spaceRE = regexp.MustCompile(`\s+`)
-
-func stripSpace(s string) string { return spaceRE.ReplaceAllString(s, "") }
+// stripSpace removes the white space (RE2's \s: tab, newline, form feed,
+// carriage return, space) that IdPs wrap base64 with. A byte loop: the
+// regexp it replaces cost ~0.15 ms on a 12 KB response.
+func stripSpace(s string) string {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+	i := 0
+	for i < len(s) && !isSpace(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, i, len(s))
+	copy(b, s[:i])
+	for ; i < len(s); i++ {
+		if c := s[i]; !isSpace(c) {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
 
 func errText(err error) string {
 	if err == nil {
@@ -931,4 +951,81 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// precheckTruncated refuses, by looking at both ends of the document only, a
+// response that cannot be well-formed because it does not end with its
+// root's end tag: a truncated or cut-and-pasted POST is refused in
+// microseconds instead of after two full parses. After the root's end
+// tag a document may only have comments, processing instructions and
+// white space; when it ends with one of those (or the root closes itself),
+// or the root's name can't be read plainly, there is no verdict here and
+// the full parse decides.
+func precheckTruncated(raw []byte) *CheckError {
+	root, ok := rootQName(raw)
+	if !ok {
+		return nil
+	}
+	end := bytes.TrimRight(raw, " \t\r\n")
+	if bytes.HasSuffix(end, []byte("-->")) || bytes.HasSuffix(end, []byte("?>")) || bytes.HasSuffix(end, []byte("/>")) {
+		return nil
+	}
+	if bytes.HasSuffix(end, []byte(">")) {
+		tail := bytes.TrimRight(end[:len(end)-1], " \t\r\n")
+		if bytes.HasSuffix(tail, []byte("</"+root)) {
+			return nil
+		}
+	}
+	return &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML: it does not end with the end tag of its root element (it looks truncated).",
+		Expected: "</" + root + "> at the end", Received: "…" + string(bytes.ToValidUTF8(tailOf(end, 40), []byte("?"))),
+		Fix: "Check what is posting to the ACS URL: it must be the IdP's whole SAML response."}
+}
+
+// rootQName reads the qualified name of the root element, skipping a BOM,
+// white space, the XML declaration and comments; ok is false on anything
+// else before it (the full parse then decides).
+func rootQName(raw []byte) (string, bool) {
+	b := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	for {
+		b = bytes.TrimLeft(b, " \t\r\n")
+		switch {
+		case bytes.HasPrefix(b, []byte("<?")):
+			i := bytes.Index(b, []byte("?>"))
+			if i < 0 {
+				return "", false
+			}
+			b = b[i+2:]
+		case bytes.HasPrefix(b, []byte("<!--")):
+			i := bytes.Index(b[4:], []byte("-->"))
+			if i < 0 {
+				return "", false
+			}
+			b = b[4+i+3:]
+		case bytes.HasPrefix(b, []byte("<")):
+			n := 1
+			for n < len(b) && isNameByte(b[n]) {
+				n++
+			}
+			if n == 1 || n == len(b) {
+				return "", false
+			}
+			return string(b[1:n]), true
+		default:
+			return "", false
+		}
+	}
+}
+
+// isNameByte is an ASCII XML name character (or a byte of a multi-byte
+// one) including the prefix colon.
+func isNameByte(c byte) bool {
+	return c >= 0x80 || c == ':' || c == '_' || c == '-' || c == '.' ||
+		(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
+
+func tailOf(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	return b[len(b)-n:]
 }

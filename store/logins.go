@@ -57,35 +57,49 @@ func (s *Store) TakeRequest(ctx context.Context, relayState string) (model.Pendi
 	var p model.PendingRequest
 	found := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// Expired requests go first, so an expired one is never returned,
-		// and the table doesn't grow with abandoned logins.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE expires_at <= ?`, fmtTime(s.now())); err != nil {
-			return err
-		}
-		var created, expires string
-		err := tx.QueryRowContext(ctx, `DELETE FROM pending_requests WHERE relay_state = ?
-			RETURNING relay_state, request_id, idp_name, role, created_at, expires_at`, relayState).
-			Scan(&p.RelayState, &p.RequestID, &p.IdPName, &p.Role, &created, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // commit the purge all the same
-		}
-		if err != nil {
-			return err
-		}
-		if p.CreatedAt, err = parseTime(created); err != nil {
-			return err
-		}
-		if p.ExpiresAt, err = parseTime(expires); err != nil {
-			return err
-		}
-		found = true
-		return nil
+		var err error
+		p, found, err = s.takeRequestTx(ctx, tx, relayState)
+		return err
 	})
 	if err != nil {
 		return model.PendingRequest{}, fmt.Errorf("store: taking a pending request: %w", err)
 	}
 	if !found {
 		return model.PendingRequest{}, fmt.Errorf("pending request: %w", model.ErrNotFound)
+	}
+	return p, nil
+}
+
+// takeRequestTx deletes the pending request bound to relayState in tx and
+// returns it; found is false when there is none or it has expired.
+func (s *Store) takeRequestTx(ctx context.Context, tx *sql.Tx, relayState string) (p model.PendingRequest, found bool, err error) {
+	// Expired requests go first, so an expired one is never returned,
+	// and the table doesn't grow with abandoned logins.
+	if _, err := s.exec(ctx, tx, qPurgeRequests, fmtTime(s.now())); err != nil {
+		return p, false, err
+	}
+	p, err = scanRequest(s.queryRow(ctx, tx, qTakeRequest, relayState))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil // commit the purge all the same
+	}
+	if err != nil {
+		return p, false, err
+	}
+	return p, true, nil
+}
+
+func scanRequest(r scanner) (model.PendingRequest, error) {
+	var p model.PendingRequest
+	var created, expires string
+	if err := r.Scan(&p.RelayState, &p.RequestID, &p.IdPName, &p.Role, &created, &expires); err != nil {
+		return model.PendingRequest{}, err
+	}
+	var err error
+	if p.CreatedAt, err = parseTime(created); err != nil {
+		return model.PendingRequest{}, err
+	}
+	if p.ExpiresAt, err = parseTime(expires); err != nil {
+		return model.PendingRequest{}, err
 	}
 	return p, nil
 }
@@ -117,20 +131,39 @@ func scanAccount(r scanner) (model.Account, error) {
 // A new account gets l.Role (mentee when empty); an existing account keeps
 // its role, which is also the role recorded on the attempt.
 func (s *Store) CompleteLogin(ctx context.Context, l model.Login) (model.Account, model.Attempt, error) {
-	email := strings.TrimSpace(l.Email)
-	if email == "" {
-		return model.Account{}, model.Attempt{}, errors.New("store: a login needs an email")
-	}
-	if l.AssertionID == "" {
-		return model.Account{}, model.Attempt{}, errors.New("store: a login needs an assertion ID")
-	}
-	role := l.Role
-	if role == "" {
-		role = model.RoleMentee
-	}
-	if err := checkRole(role); err != nil {
+	if err := checkLogin(&l); err != nil {
 		return model.Account{}, model.Attempt{}, err
 	}
+	var acct model.Account
+	var att model.Attempt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		acct, att, err = s.completeLoginTx(ctx, tx, l)
+		return err
+	})
+	if err != nil {
+		return model.Account{}, model.Attempt{}, err
+	}
+	return acct, att, nil
+}
+
+// checkLogin refuses an incomplete login and fills its defaults (role, At).
+func checkLogin(l *model.Login) error {
+	l.Email = strings.TrimSpace(l.Email)
+	if l.Email == "" {
+		return errors.New("store: a login needs an email")
+	}
+	if l.AssertionID == "" {
+		return errors.New("store: a login needs an assertion ID")
+	}
+	if l.Role == "" {
+		l.Role = model.RoleMentee
+	}
+	return checkRole(l.Role)
+}
+
+// completeLoginTx is CompleteLogin's work inside tx; l has passed checkLogin.
+func (s *Store) completeLoginTx(ctx context.Context, tx *sql.Tx, l model.Login) (model.Account, model.Attempt, error) {
 	now := s.now()
 	at := l.At.UTC()
 	if l.At.IsZero() {
@@ -140,75 +173,73 @@ func (s *Store) CompleteLogin(ctx context.Context, l model.Login) (model.Account
 	if l.AssertionExpires.IsZero() {
 		keep = at.Add(defaultReplayMemory)
 	}
+	email, role := l.Email, l.Role
 	lc := lowerEmail(email)
 
-	var acct model.Account
-	var att model.Attempt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		idp, err := getIdP(ctx, tx, l.IdPName)
-		if err != nil {
-			return err
-		}
-
-		// (1) Replay: the assertion ID must be new for this IdP.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM seen_assertions WHERE expires_at <= ?`, fmtTime(now)); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO seen_assertions (assertion_id, idp, expires_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, l.AssertionID, idp.Name, fmtTime(keep))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return model.ErrReplay
-		}
-
-		// (2) The account: same IdP, a password-only one to link, or new.
-		created := false
-		acct, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_lc = ?`, lc))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res, err := tx.ExecContext(ctx, `INSERT INTO accounts (email, email_lc, role, idp_name, name_id, password_hash, created_at, last_login_at)
-				VALUES (?, ?, ?, ?, ?, NULL, ?, ?)`, email, lc, role, idp.Name, l.NameID, fmtTime(at), fmtTime(at))
-			if err != nil {
-				return fmt.Errorf("store: creating the account: %w", err)
-			}
-			id, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			acct = model.Account{ID: id, Email: email, Role: role, IdPName: idp.Name, NameID: l.NameID, CreatedAt: at, LastLoginAt: at}
-			created = true
-		case err != nil:
-			return fmt.Errorf("store: reading the account: %w", err)
-		case acct.IdPName == idp.Name || acct.IdPName == "":
-			// Same IdP: log in. Password-only: the first SSO login links it.
-			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET idp_name = ?, name_id = ?, last_login_at = ? WHERE id = ?`,
-				idp.Name, l.NameID, fmtTime(at), acct.ID); err != nil {
-				return err
-			}
-			acct.IdPName, acct.NameID, acct.LastLoginAt = idp.Name, l.NameID, at
-		default:
-			return &model.ConflictError{Email: acct.Email, BoundIdP: acct.IdPName}
-		}
-
-		// (3) The success attempt.
-		att = model.Attempt{
-			Ref: l.Ref, At: at, IdPName: idp.Name, Role: acct.Role, Outcome: model.OutcomeSuccess,
-			Email: acct.Email, NameID: l.NameID, Attributes: l.Attributes, Via: l.Via, AccountCreated: created,
-		}
-		if att, err = insertAttempt(ctx, tx, att); err != nil {
-			return err
-		}
-
-		// (4) The IdP has now passed a test.
-		_, err = tx.ExecContext(ctx, `UPDATE idps SET last_tested_at = ?, last_test_email = ? WHERE id = ?`,
-			fmtTime(at), acct.Email, idp.ID)
-		return err
-	})
+	// The IdP's row ID and canonical name only: the login needs nothing
+	// else of it (names compare case-insensitively).
+	var idpID int64
+	var idpName string
+	err := s.queryRow(ctx, tx, qLoginIdP, strings.TrimSpace(l.IdPName)).Scan(&idpID, &idpName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.Account{}, model.Attempt{}, fmt.Errorf("identity provider %q: %w", l.IdPName, model.ErrNotFound)
+	}
 	if err != nil {
+		return model.Account{}, model.Attempt{}, fmt.Errorf("store: reading identity provider %q: %w", l.IdPName, err)
+	}
+
+	// (1) Replay: the assertion ID must be new for this IdP.
+	if _, err := s.exec(ctx, tx, qPurgeSeen, fmtTime(now)); err != nil {
+		return model.Account{}, model.Attempt{}, err
+	}
+	res, err := s.exec(ctx, tx, qInsertSeen, l.AssertionID, idpName, fmtTime(keep))
+	if err != nil {
+		return model.Account{}, model.Attempt{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return model.Account{}, model.Attempt{}, err
+	} else if n == 0 {
+		return model.Account{}, model.Attempt{}, model.ErrReplay
+	}
+
+	// (2) The account: same IdP, a password-only one to link, or new.
+	created := false
+	acct, err := scanAccount(s.queryRow(ctx, tx, qAccountByMail, lc))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := s.exec(ctx, tx, qInsertAccount, email, lc, role, idpName, l.NameID, fmtTime(at), fmtTime(at))
+		if err != nil {
+			return model.Account{}, model.Attempt{}, fmt.Errorf("store: creating the account: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return model.Account{}, model.Attempt{}, err
+		}
+		acct = model.Account{ID: id, Email: email, Role: role, IdPName: idpName, NameID: l.NameID, CreatedAt: at, LastLoginAt: at}
+		created = true
+	case err != nil:
+		return model.Account{}, model.Attempt{}, fmt.Errorf("store: reading the account: %w", err)
+	case acct.IdPName == idpName || acct.IdPName == "":
+		// Same IdP: log in. Password-only: the first SSO login links it.
+		if _, err := s.exec(ctx, tx, qAccountLogin, idpName, l.NameID, fmtTime(at), acct.ID); err != nil {
+			return model.Account{}, model.Attempt{}, err
+		}
+		acct.IdPName, acct.NameID, acct.LastLoginAt = idpName, l.NameID, at
+	default:
+		return model.Account{}, model.Attempt{}, &model.ConflictError{Email: acct.Email, BoundIdP: acct.IdPName}
+	}
+
+	// (3) The success attempt.
+	att := model.Attempt{
+		Ref: l.Ref, At: at, IdPName: idpName, Role: acct.Role, Outcome: model.OutcomeSuccess,
+		Email: acct.Email, NameID: l.NameID, Attributes: l.Attributes, Via: l.Via, AccountCreated: created,
+	}
+	if att, err = s.insertAttemptTx(ctx, tx, att); err != nil {
+		return model.Account{}, model.Attempt{}, err
+	}
+
+	// (4) The IdP has now passed a test.
+	if _, err := s.exec(ctx, tx, qIdPTested, fmtTime(at), acct.Email, idpID); err != nil {
 		return model.Account{}, model.Attempt{}, err
 	}
 	return acct, att, nil
@@ -216,6 +247,15 @@ func (s *Store) CompleteLogin(ctx context.Context, l model.Login) (model.Account
 
 // insertAttempt stores a, filling Ref when empty, and returns it with its ID.
 func insertAttempt(ctx context.Context, tx *sql.Tx, a model.Attempt) (model.Attempt, error) {
+	return insertAttemptVia(ctx, func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, qInsertAttempt, args...) }, a)
+}
+
+// insertAttemptTx is insertAttempt through the prepared statement.
+func (s *Store) insertAttemptTx(ctx context.Context, tx *sql.Tx, a model.Attempt) (model.Attempt, error) {
+	return insertAttemptVia(ctx, func(args ...any) (sql.Result, error) { return s.exec(ctx, tx, qInsertAttempt, args...) }, a)
+}
+
+func insertAttemptVia(_ context.Context, exec func(args ...any) (sql.Result, error), a model.Attempt) (model.Attempt, error) {
 	if a.Ref == "" {
 		a.Ref = newRef()
 	}
@@ -226,10 +266,7 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, a model.Attempt) (model.Atte
 	if err != nil {
 		return model.Attempt{}, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (ref, at, idp_name, role, outcome, check_name, reason,
-		expected, received, fix, email, name_id, attributes, via, account_created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Ref, fmtTime(a.At), a.IdPName, a.Role, a.Outcome, a.Check, a.Reason, a.Expected, a.Received, a.Fix,
+	res, err := exec(a.Ref, fmtTime(a.At), a.IdPName, a.Role, a.Outcome, a.Check, a.Reason, a.Expected, a.Received, a.Fix,
 		a.Email, a.NameID, string(attrs), a.Via, a.AccountCreated)
 	if err != nil {
 		return model.Attempt{}, fmt.Errorf("store: recording the attempt: %w", err)
@@ -245,22 +282,7 @@ func insertAttempt(ctx context.Context, tx *sql.Tx, a model.Attempt) (model.Atte
 // with its ID. A zero At becomes now, an empty Ref a fresh one, an empty
 // Outcome a failure.
 func (s *Store) RecordAttempt(ctx context.Context, a model.Attempt) (model.Attempt, error) {
-	if a.At.IsZero() {
-		a.At = s.now()
-	}
-	if a.Outcome == "" {
-		a.Outcome = model.OutcomeFailure
-	}
-	if a.Outcome != model.OutcomeSuccess && a.Outcome != model.OutcomeFailure {
-		return model.Attempt{}, fmt.Errorf("store: unknown attempt outcome %q", a.Outcome)
-	}
-	var saved model.Attempt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		saved, err = insertAttempt(ctx, tx, a)
-		return err
-	})
-	return saved, err
+	return s.RecordRequestAttempt(ctx, "", a)
 }
 
 const attemptColumns = `id, ref, at, idp_name, role, outcome, check_name, reason, expected, received, fix,

@@ -26,6 +26,9 @@ type Store struct {
 	clock model.Clock
 	db    *sql.DB
 	path  string
+	// stmts are the login path's statements, prepared once (see stmts.go):
+	// read-only after Open.
+	stmts map[string]*sql.Stmt
 }
 
 // Open opens (creating it with mode 0600 if needed) the database at path,
@@ -71,6 +74,10 @@ func Open(ctx context.Context, path string, clock model.Clock) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.prepareStmts(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -101,7 +108,12 @@ func restrictFiles(path string) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	return s.db.Close()
+}
 
 // Clock returns the store's clock.
 func (s *Store) Clock() model.Clock { return s.clock }
