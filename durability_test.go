@@ -32,26 +32,17 @@ import (
 // database: integrity ok, exactly one account per acknowledged login, no
 // acknowledged login lost, every replay refused, never a 5xx.
 // Long: runs only with SSOWIZARD_DURABILITY=1 (set by .ci/run).
-func TestDurabilityUnderLoadAndKill(t *testing.T) {
-	if os.Getenv("SSOWIZARD_DURABILITY") != "1" {
-		t.Skip("set SSOWIZARD_DURABILITY=1 to run the load and kill -9 test")
-	}
-	const (
-		users   = 1200
-		clients = 50
-	)
+// seedServeDB creates, in db, an organization and an IdP named "load" that
+// uses the demo IdP's key (as product "other", so that `serve` does not start
+// the demo IdP), and returns that IdP to sign responses ahead of time.
+func seedServeDB(t *testing.T, db string, allowUnsolicited bool) *sso.DemoIdP {
+	t.Helper()
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "load.db")
-	port := freePort(t)
-	base := "http://127.0.0.1:" + port
-	entityID, acs := base+"/saml/metadata", base+"/saml/acs"
-
-	// The organization and an IdP allowed to start sign-ins, whose
-	// responses are signed ahead of time with its key.
 	st, err := store.Open(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	if _, _, err := st.Setup(ctx, "Load Org", "admin@load.example", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +54,34 @@ func TestDurabilityUnderLoadAndKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ent, _ := doc.Select("")
+	ent, err := doc.Select("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := ent.ToIdP("load", idp.MetadataXML(), "test")
-	m.Product, m.AllowUnsolicited = "other", true // "other": serve must not start the demo IdP
+	m.Product, m.AllowUnsolicited = "other", allowUnsolicited
 	if _, err := st.AddIdP(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	return idp
+}
+
+func TestDurabilityUnderLoadAndKill(t *testing.T) {
+	if os.Getenv("SSOWIZARD_DURABILITY") != "1" {
+		t.Skip("set SSOWIZARD_DURABILITY=1 to run the load and kill -9 test")
+	}
+	const (
+		users   = 1200
+		clients = 50
+	)
+	db := filepath.Join(t.TempDir(), "load.db")
+	port := freePort(t)
+	base := "http://127.0.0.1:" + port
+	entityID, acs := base+"/saml/metadata", base+"/saml/acs"
+
+	// The organization and an IdP allowed to start sign-ins, whose
+	// responses are signed ahead of time with its key.
+	idp := seedServeDB(t, db, true)
 
 	emails := make([]string, users)
 	bodies := make([]string, users)

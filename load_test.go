@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/flate"
-	"context"
 	"database/sql"
 	"encoding/base64"
 	"fmt"
@@ -21,9 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"ssowizard/sso"
-	"ssowizard/sso/metadata"
-	"ssowizard/store"
 	"ssowizard/store/model"
 )
 
@@ -45,34 +41,12 @@ func TestLoadSPInitiated(t *testing.T) {
 	maxRate := envInt("SSOWIZARD_LOAD_MAX_RATE", 600) // logins prepared per second of window
 	total := seconds * maxRate
 
-	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "load.db")
 	port := freePort(t)
 	base := "http://127.0.0.1:" + port
 	entityID, acs := base+"/saml/metadata", base+"/saml/acs"
 
-	st, err := store.Open(ctx, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.Setup(ctx, "Load Org", "admin@load.example", "correct horse battery"); err != nil {
-		t.Fatal(err)
-	}
-	idp, err := sso.NewDemoIdP(ctx, st, sso.DemoConfig{BaseURL: "http://127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := metadata.Parse(idp.MetadataXML())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, _ := doc.Select("")
-	m := ent.ToIdP("load", idp.MetadataXML(), "test")
-	m.Product = "other" // serve must not start the demo IdP
-	if _, err := st.AddIdP(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	idp := seedServeDB(t, db, false)
 
 	srv := startServe(t, db, port)
 	defer srv.kill()
