@@ -446,13 +446,17 @@ func reportChecks(in sso.ValidateInput, xml []byte, a *sso.Assertion, ce *sso.Ch
 			}
 		}
 	}
+	// An unsigned response is refused by a byte-level pre-check before any
+	// other check runs: then nothing else was checked.
+	unsignedFirst := ce != nil && ce.Check == sso.CheckSignature &&
+		!bytes.Contains(xml, []byte("SignatureValue")) && !bytes.Contains(xml, []byte("EncryptedAssertion"))
 	var out []inspectCheck
 	for i, c := range inspectChecks {
 		ic := inspectCheck{Check: c, Expected: expected[c], Received: received[c]}
 		switch {
 		case ce != nil && c == ce.Check:
 			ic.Result, ic.Expected, ic.Received, ic.Reason, ic.Fix = "fail", ce.Expected, ce.Received, ce.Reason, ce.Fix
-		case failAt < 0 || i > failAt:
+		case failAt < 0 || i > failAt || unsignedFirst:
 			ic.Result, ic.Received = "not_reached", ""
 		case c == sso.CheckInResponseTo && !irtChecked:
 			ic.Result, ic.Expected = "not_checked", "(not checked: no --in-response-to)"

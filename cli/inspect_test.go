@@ -5,8 +5,10 @@ import (
 	"compress/flate"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
+	"ssowizard/sso"
 	"strings"
 	"testing"
 )
@@ -187,5 +189,35 @@ func TestInspectEncodingsAndConfiguredIdP(t *testing.T) {
 	// Usage: no IdP given.
 	if r := run(t, db, "inspect", "-"); r.code != ExitUsage {
 		t.Errorf("without an IdP: exit %d, want 2", r.code)
+	}
+}
+
+// TestInspectUnsignedReportsNothingPassed: a bare unsigned Response is
+// refused before any other check, so none is reported as passed.
+func TestInspectUnsignedReportsNothingPassed(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	pemFile := filepath.Join(dir, "idp.pem")
+	kp, err := sso.NewKeyPair("idp.example", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.Cert.Raw}), 0o600)
+	in := filepath.Join(dir, "r.xml")
+	os.WriteFile(in, []byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_1" Version="2.0" IssueInstant="2026-12-03T12:00:00Z"/>`), 0o600)
+	r := runIn(t, db, "", "inspect", in, "--idp-cert", pemFile, "--idp-entity-id", "https://idp.example", "--json")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Checks []struct{ Check, Result string } `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	for _, c := range rep.Checks {
+		if c.Result == "pass" {
+			t.Errorf("check %s reported as passed on an unsigned, empty response", c.Check)
+		}
 	}
 }
