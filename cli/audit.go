@@ -256,7 +256,7 @@ func (a *app) diagnoseCmd() *cobra.Command {
 			if b.SP, err = a.status(ctx, st, ""); err != nil {
 				return err
 			}
-			idps, err := idpsWithPolicy(ctx, st)
+			idps, err := st.IdPs(ctx)
 			if err != nil {
 				return err
 			}

@@ -162,7 +162,7 @@ func (b *Backend) SetWizardStep(ctx context.Context, step int) error {
 
 // IdPs implements wizard.Backend, with each IdP's security options
 // (legacy SHA-1, skew, pinned metadata signers) filled in.
-func (b *Backend) IdPs(ctx context.Context) ([]model.IdP, error) { return idpsWithPolicy(ctx, b.st) }
+func (b *Backend) IdPs(ctx context.Context) ([]model.IdP, error) { return b.st.IdPs(ctx) }
 
 // LoadMetadata implements wizard.Backend.
 func (b *Backend) LoadMetadata(ctx context.Context, src string) (*metadata.Document, []byte, string, error) {

@@ -143,7 +143,7 @@ func (a *app) status(ctx context.Context, st *store.Store, baseURL string) (stat
 	if s.EnforceAdmins, err = st.AdminEnforced(ctx); err != nil {
 		return s, err
 	}
-	idps, err := idpsWithPolicy(ctx, st)
+	idps, err := st.IdPs(ctx)
 	if err != nil {
 		return s, err
 	}
@@ -184,7 +184,7 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			idps, err := idpsWithPolicy(ctx, st)
+			idps, err := st.IdPs(ctx)
 			if err != nil {
 				return err
 			}

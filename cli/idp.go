@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -277,7 +276,7 @@ func (a *app) idpListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			idps, err := idpsWithPolicy(cmd.Context(), st)
+			idps, err := st.IdPs(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -342,21 +341,6 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// idpsWithPolicy lists the IdPs with their security options filled in (what
-// --json output shows as allow_sha1, skew_seconds and the pinned signers).
-func idpsWithPolicy(ctx context.Context, st *store.Store) ([]model.IdP, error) {
-	idps, err := st.IdPs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for n, i := range idps {
-		if idps[n], err = st.WithPolicy(ctx, i); err != nil {
-			return nil, err
-		}
-	}
-	return idps, nil
 }
 
 // effectiveSkew is the clock skew the SP applies to the IdP's responses.

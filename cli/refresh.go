@@ -114,7 +114,7 @@ the IdP admin, then apply it with --accept.`,
 			if err != nil {
 				return err
 			}
-			idps, err := idpsWithPolicy(ctx, st)
+			idps, err := st.IdPs(ctx)
 			if err != nil {
 				return err
 			}
@@ -282,7 +282,7 @@ func (a *app) scheduleRefresh(ctx context.Context, st *store.Store, every time.D
 // for the IdPs whose metadata came from a URL. Each fetch is bounded by
 // the metadata fetcher's own timeout and size caps.
 func (a *app) refreshURLSources(ctx context.Context, st *store.Store, out io.Writer) {
-	idps, err := idpsWithPolicy(ctx, st)
+	idps, err := st.IdPs(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			fmt.Fprintf(out, "refresh: cannot list identity providers: %v\n", err)

@@ -90,20 +90,31 @@ func (sp *SP) readPasswordForm(w http.ResponseWriter, r *http.Request) (role str
 	return role, true
 }
 
+// openPasswordForm reads a password form (CSRF-checked) and the join page
+// it belongs to; it answers the request itself, and returns false, when the
+// form is refused or password sign-in is off because SSO is enforced.
+func (sp *SP) openPasswordForm(w http.ResponseWriter, r *http.Request, what string) (string, joinPage, bool) {
+	role, ok := sp.readPasswordForm(w, r)
+	if !ok {
+		return "", joinPage{}, false
+	}
+	p, settings, err := sp.joinData(r.Context(), role)
+	if err != nil {
+		sp.internalError(w, r, "reading the configuration", err)
+		return "", joinPage{}, false
+	}
+	if settings.EnforceParticipants {
+		sp.passwordOff(w, r, p, what)
+		return "", joinPage{}, false
+	}
+	return role, p, true
+}
+
 // handleSignUp creates a password account (POST /join/{role}).
 func (sp *SP) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	role, ok := sp.readPasswordForm(w, r)
+	role, p, ok := sp.openPasswordForm(w, r, "sign-up")
 	if !ok {
-		return
-	}
-	p, settings, err := sp.joinData(ctx, role)
-	if err != nil {
-		sp.internalError(w, r, "reading the configuration", err)
-		return
-	}
-	if settings.EnforceParticipants {
-		sp.passwordOff(w, r, p, "sign-up")
 		return
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
@@ -153,17 +164,8 @@ func (sp *SP) handleSignUp(w http.ResponseWriter, r *http.Request) {
 // (POST /join/{role}/signin).
 func (sp *SP) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	role, ok := sp.readPasswordForm(w, r)
+	role, p, ok := sp.openPasswordForm(w, r, "sign-in")
 	if !ok {
-		return
-	}
-	p, settings, err := sp.joinData(ctx, role)
-	if err != nil {
-		sp.internalError(w, r, "reading the configuration", err)
-		return
-	}
-	if settings.EnforceParticipants {
-		sp.passwordOff(w, r, p, "sign-in")
 		return
 	}
 	ps, ok := sp.participants()

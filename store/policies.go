@@ -34,6 +34,8 @@ func (s *Store) SetIdPPolicy(ctx context.Context, name string, p IdPPolicy) erro
 
 // WithPolicy returns idp with its stored policy filled in (AllowSHA1,
 // Skew, MetadataSigners).
+// (Every IdP read from the store already carries its policy; this re-reads it,
+// e.g. to see what another process saved.)
 func (s *Store) WithPolicy(ctx context.Context, idp model.IdP) (model.IdP, error) {
 	p, err := readPolicy(ctx, s.db, idp.Name)
 	if err != nil {

@@ -119,21 +119,22 @@ func certWarnings(certs []metadata.Cert, now time.Time) []string {
 	return out
 }
 
-// certColumn is the CERT cell of the IdP table: the soonest expiry.
-func certColumn(certs []metadata.Cert, now time.Time) (string, bool) {
-	var soonest time.Time
-	for _, c := range certs {
-		if !c.NotAfter.IsZero() && (soonest.IsZero() || c.NotAfter.Before(soonest)) {
-			soonest = c.NotAfter
+// confirmScreen ends a save screen: tail (messages), then a spinner while
+// saving or the question with Yes/No; the body is cut to leave it room.
+func (m *Model) confirmScreen(out, tail []string, h int, saving bool, spin, question string, yes bool) []string {
+	if saving {
+		tail = append(tail, spin+" Saving…")
+	} else {
+		y, n := " Yes ", " No "
+		if yes {
+			y = m.st.active.Render("[Yes]")
+		} else {
+			n = m.st.active.Render("[No]")
 		}
+		tail = append(tail, question+"  "+y+"  "+n)
 	}
-	switch left := soonest.Sub(now); {
-	case soonest.IsZero():
-		return "?", true
-	case left <= 0:
-		return "⚠ expired", true
-	case left < 30*24*time.Hour:
-		return "⚠ " + plural(int(left/(24*time.Hour)), "day"), true
+	if room := h - len(tail); len(out) > room {
+		out = append(out[:max(room-1, 0)], m.st.faint.Render("…"))
 	}
-	return "ok " + soonest.Format("2006-01"), false
+	return append(out, tail...)
 }

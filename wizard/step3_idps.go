@@ -1188,21 +1188,7 @@ func (s *idpsStep) confirmView(m *Model, w, h int) (string, []string) {
 			tail = append(tail, m.st.err.Render(l))
 		}
 	}
-	if s.mode == idpSaving {
-		tail = append(tail, s.spin.View()+" Saving…")
-	} else {
-		yes, no := " Yes ", " No "
-		if s.yes {
-			yes = m.st.active.Render("[Yes]")
-		} else {
-			no = m.st.active.Render("[No]")
-		}
-		tail = append(tail, "Save this IdP?  "+yes+"  "+no)
-	}
-	if room := h - len(tail); len(out) > room {
-		out = append(out[:max(room-1, 0)], m.st.faint.Render("…"))
-	}
-	return s.flowTitle() + ": save", append(out, tail...)
+	return s.flowTitle() + ": save", m.confirmScreen(out, tail, h, s.mode == idpSaving, s.spin.View(), "Save this IdP?", s.yes)
 }
 
 func (s *idpsStep) keys(m *Model) []key.Binding {

@@ -384,19 +384,5 @@ func (s *idpsStep) optionsConfirmView(m *Model, w, h int) (string, []string) {
 	preview.AllowSHA1 = o.AllowSHA1
 	out = append(out, s.policyLines(m, preview, nil, w)...)
 	tail := []string{""}
-	if s.mode == idpOptionsSaving {
-		tail = append(tail, s.spin.View()+" Saving…")
-	} else {
-		yes, no := " Yes ", " No "
-		if s.yes {
-			yes = m.st.active.Render("[Yes]")
-		} else {
-			no = m.st.active.Render("[No]")
-		}
-		tail = append(tail, "Save these options?  "+yes+"  "+no)
-	}
-	if room := h - len(tail); len(out) > room {
-		out = append(out[:max(room-1, 0)], m.st.faint.Render("…"))
-	}
-	return "3 · Options of " + idp.Name + ": save", append(out, tail...)
+	return "3 · Options of " + idp.Name + ": save", m.confirmScreen(out, tail, h, s.mode == idpOptionsSaving, s.spin.View(), "Save these options?", s.yes)
 }
