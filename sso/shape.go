@@ -76,20 +76,23 @@ func precheckDuplicateAttrs(raw []byte) *CheckError {
 		seen := make(map[xml.Name]bool, len(se.Attr))
 		for _, a := range se.Attr {
 			if seen[a.Name] {
-				name := a.Name.Local
-				if a.Name.Space != "" {
-					name = a.Name.Space + ":" + name
-				}
-				tag := se.Name.Local
-				if se.Name.Space != "" {
-					tag = se.Name.Space + ":" + tag
-				}
-				return &CheckError{Check: CheckXML, Reason: "An element of the SAML response has the same attribute twice, which is refused: XML readers disagree on which one counts.",
-					Expected: "each attribute once", Received: fmt.Sprintf("%s twice on <%s>", name, tag), Fix: shapeFixForged}
+				return dupAttrError(qname(a.Name), qname(se.Name))
 			}
 			seen[a.Name] = true
 		}
 	}
+}
+
+func qname(n xml.Name) string {
+	if n.Space != "" {
+		return n.Space + ":" + n.Local
+	}
+	return n.Local
+}
+
+func dupAttrError(attr, tag string) *CheckError {
+	return &CheckError{Check: CheckXML, Reason: "An element of the SAML response has the same attribute twice, which is refused: XML readers disagree on which one counts.",
+		Expected: "each attribute once", Received: fmt.Sprintf("%s twice on <%s>", attr, tag), Fix: shapeFixForged}
 }
 
 // precheckShape refuses, on the parsed but unverified document, the shapes
@@ -99,41 +102,34 @@ func precheckDuplicateAttrs(raw []byte) *CheckError {
 // its assertion (or more than one there), signature parts outside a
 // signature, RSA-1.5 key transport (padding-oracle prone; gosaml2 accepts
 // it), and SHA-1 signatures unless the IdP is allowed them.
-func (v *validator) precheckShape(root *etree.Element) *CheckError {
+func (v *validator) precheckShape(root *xnode) *CheckError {
 	var ce *CheckError
-	sigs := map[*etree.Element]int{}
-	var visit func(el *etree.Element, inSig bool)
-	visit = func(el *etree.Element, inSig bool) {
+	var sigs map[*xnode]int
+	var visit func(el *xnode, inSig bool)
+	visit = func(el *xnode, inSig bool) {
 		if ce != nil {
 			return
 		}
-		seen := map[string]bool{}
-		for i := range el.Attr {
-			a := &el.Attr[i]
-			k := a.Space + ":" + a.Key
-			if a.Space != "xmlns" && !(a.Space == "" && a.Key == "xmlns") {
-				k = a.NamespaceURI() + "|" + a.Key
-			}
-			if seen[k] {
-				ce = &CheckError{Check: CheckXML, Reason: "An element of the SAML response has the same attribute twice, which is refused: XML readers disagree on which one counts.",
-					Expected: "each attribute once", Received: fmt.Sprintf("%s twice on <%s>", a.FullKey(), el.FullTag()), Fix: shapeFixForged}
-				return
-			}
-			seen[k] = true
+		if c := resolvedDupAttr(el); c != nil {
+			ce = c
+			return
 		}
-		ns := el.NamespaceURI()
+		ns := el.ns()
 		switch {
-		case ns == nsDSig && el.Tag == "Signature":
-			p := el.Parent()
-			okPlace := p == root || (p != nil && p.Parent() == root && p.Tag == "Assertion" && p.NamespaceURI() == nsAssertion)
+		case ns == nsDSig && el.local == "Signature":
+			p := el.parent
+			okPlace := p == root || (p != nil && p.parent == root && p.is(nsAssertion, "Assertion"))
 			if inSig || !okPlace {
 				ce = &CheckError{Check: CheckSignature, Reason: "The SAML response has a signature in an unexpected place, which is refused to prevent signature-wrapping attacks.",
 					Expected: "signatures only directly inside the Response or its assertion", Received: "a Signature inside <" + parentTag(el) + ">", Fix: shapeFixForged}
 				return
 			}
+			if sigs == nil {
+				sigs = map[*xnode]int{}
+			}
 			if sigs[p]++; sigs[p] > 1 {
 				ce = &CheckError{Check: CheckSignature, Reason: "The SAML response has two signatures on one element, which is refused to prevent signature-wrapping attacks.",
-					Expected: "at most one signature per element", Received: "two Signatures inside <" + p.FullTag() + ">", Fix: shapeFixForged}
+					Expected: "at most one signature per element", Received: "two Signatures inside <" + p.fullTag() + ">", Fix: shapeFixForged}
 				return
 			}
 			if c := v.checkSHA1(el); c != nil {
@@ -141,17 +137,17 @@ func (v *validator) precheckShape(root *etree.Element) *CheckError {
 				return
 			}
 			inSig = true
-		case ns == nsDSig && !inSig && (el.Tag == "SignedInfo" || el.Tag == "SignatureValue" || el.Tag == "DigestValue" || el.Tag == "Reference"):
+		case ns == nsDSig && !inSig && (el.local == "SignedInfo" || el.local == "SignatureValue" || el.local == "DigestValue" || el.local == "Reference"):
 			ce = &CheckError{Check: CheckSignature, Reason: "The SAML response has signature parts outside a signature, which is refused (a parser-differential attack shape).",
-				Expected: "no stray " + el.Tag, Received: "<" + el.FullTag() + "> inside <" + parentTag(el) + ">", Fix: shapeFixForged}
+				Expected: "no stray " + el.local, Received: "<" + el.fullTag() + "> inside <" + parentTag(el) + ">", Fix: shapeFixForged}
 			return
-		case ns == nsXMLEnc && el.Tag == "EncryptionMethod" && strings.TrimSpace(el.SelectAttrValue("Algorithm", "")) == algRSA15:
+		case ns == nsXMLEnc && el.local == "EncryptionMethod" && strings.TrimSpace(el.attr("Algorithm")) == algRSA15:
 			ce = &CheckError{Check: CheckDecryption, Reason: "The assertion's key is encrypted with RSA PKCS#1 v1.5 (rsa-1_5), which is refused: it is open to padding-oracle attacks.",
 				Expected: "rsa-oaep key transport", Received: algRSA15,
 				Fix: "In " + v.hint.product + ", choose RSA-OAEP for the key transport, or turn assertion encryption off."}
 			return
 		}
-		for _, c := range el.ChildElements() {
+		for c := el.first; c != nil; c = c.next {
 			visit(c, inSig)
 		}
 	}
@@ -159,31 +155,56 @@ func (v *validator) precheckShape(root *etree.Element) *CheckError {
 	return ce
 }
 
-func parentTag(el *etree.Element) string {
-	if p := el.Parent(); p != nil && p.Tag != "" {
-		return p.FullTag()
+// resolvedDupAttr refuses two attributes of el that name the same thing
+// once prefixes are resolved (a:ID and b:ID with a and b bound to one
+// namespace), or the same namespace declaration twice.
+func resolvedDupAttr(el *xnode) *CheckError {
+	if len(el.attrs) < 2 {
+		return nil
+	}
+	key := func(a *xattr) (string, string) {
+		if a.prefix == "xmlns" || a.prefix == "" && a.local == "xmlns" {
+			return a.prefix + ":", a.local
+		}
+		return el.attrNS(a) + "|", a.local
+	}
+	for i := 1; i < len(el.attrs); i++ {
+		si, li := key(&el.attrs[i])
+		for j := 0; j < i; j++ {
+			if sj, lj := key(&el.attrs[j]); si == sj && li == lj {
+				return &CheckError{Check: CheckXML, Reason: "An element of the SAML response has the same attribute twice, which is refused: XML readers disagree on which one counts.",
+					Expected: "each attribute once", Received: fmt.Sprintf("%s twice on <%s>", el.attrs[i].fullKey(), el.fullTag()), Fix: shapeFixForged}
+			}
+		}
+	}
+	return nil
+}
+
+func parentTag(el *xnode) string {
+	if p := el.parent; p != nil && p.local != "" {
+		return p.fullTag()
 	}
 	return "(document)"
 }
 
 // checkSHA1 refuses a signature whose SignatureMethod or any Reference's
 // DigestMethod is SHA-1, unless the IdP is allowed legacy SHA-1.
-func (v *validator) checkSHA1(sig *etree.Element) *CheckError {
+func (v *validator) checkSHA1(sig *xnode) *CheckError {
 	if v.in.IdP.AllowSHA1 {
 		return nil
 	}
-	si := childNS(sig, nsDSig, "SignedInfo")
+	si := sig.child(nsDSig, "SignedInfo")
 	if si == nil {
 		return nil
 	}
 	var algs []string
-	if sm := childNS(si, nsDSig, "SignatureMethod"); sm != nil {
-		algs = append(algs, sm.SelectAttrValue("Algorithm", ""))
+	if sm := si.child(nsDSig, "SignatureMethod"); sm != nil {
+		algs = append(algs, sm.attr("Algorithm"))
 	}
-	for _, ref := range si.ChildElements() {
-		if ref.Tag == "Reference" && ref.NamespaceURI() == nsDSig {
-			if dm := childNS(ref, nsDSig, "DigestMethod"); dm != nil {
-				algs = append(algs, dm.SelectAttrValue("Algorithm", ""))
+	for ref := si.first; ref != nil; ref = ref.next {
+		if ref.is(nsDSig, "Reference") {
+			if dm := ref.child(nsDSig, "DigestMethod"); dm != nil {
+				algs = append(algs, dm.attr("Algorithm"))
 			}
 		}
 	}
@@ -239,7 +260,7 @@ func (v *validator) precheckEncrypted(root *etree.Element) *CheckError {
 		wrapper := etree.NewElement("samlp:Response")
 		wrapper.CreateAttr("xmlns:samlp", nsProtocol)
 		wrapper.AddChild(inner.Root())
-		if ce := v.precheckShape(wrapper); ce != nil {
+		if ce := v.precheckShape(fromEtree(wrapper)); ce != nil {
 			return ce
 		}
 	}

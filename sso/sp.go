@@ -811,8 +811,9 @@ type welcomePage struct {
 // hour and at most a few hundred: they are only shown once after the
 // redirect (and on reload).
 type resultCache struct {
-	mu sync.Mutex
-	m  map[string]resultEntry
+	mu    sync.Mutex
+	m     map[string]resultEntry
+	order []string // refs, oldest first: put is O(1), not a scan of m
 }
 
 type resultEntry struct {
@@ -830,19 +831,14 @@ func newResultCache() *resultCache { return &resultCache{m: map[string]resultEnt
 func (c *resultCache) put(now time.Time, ref string, p welcomePage) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, e := range c.m {
-		if now.Sub(e.at) > resultTTL {
-			delete(c.m, k)
-		}
+	drop := 0
+	for drop < len(c.order) && (len(c.m) >= resultMax || now.Sub(c.m[c.order[drop]].at) > resultTTL) {
+		delete(c.m, c.order[drop])
+		drop++
 	}
-	for len(c.m) >= resultMax {
-		oldest := ""
-		for k, e := range c.m {
-			if oldest == "" || e.at.Before(c.m[oldest].at) {
-				oldest = k
-			}
-		}
-		delete(c.m, oldest)
+	c.order = c.order[drop:] // append reallocates when full, which lets the dropped head go
+	if _, ok := c.m[ref]; !ok {
+		c.order = append(c.order, ref)
 	}
 	c.m[ref] = resultEntry{at: now, p: p}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -120,8 +121,30 @@ type Assertion struct {
 // HasDoctype tells whether data holds a DTD or entity declaration. It is a
 // plain byte scan done before any XML parser sees the data.
 func HasDoctype(data []byte) bool {
-	up := bytes.ToUpper(data)
-	return bytes.Contains(up, []byte("<!DOCTYPE")) || bytes.Contains(up, []byte("<!ENTITY"))
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("<!"))
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		rest := data[i:]
+		if hasPrefixFold(rest, "DOCTYPE") || hasPrefixFold(rest, "ENTITY") {
+			return true
+		}
+	}
+}
+
+// hasPrefixFold is bytes.HasPrefix with ASCII case folded.
+func hasPrefixFold(b []byte, upper string) bool {
+	if len(b) < len(upper) {
+		return false
+	}
+	for i := 0; i < len(upper); i++ {
+		if c := b[i]; c != upper[i] && c-('a'-'A') != upper[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Validate checks a SAML response fully and returns the login it carries.
@@ -173,18 +196,13 @@ func (v *validator) run() (*Assertion, *CheckError) {
 	if ce := precheckTruncated(raw); ce != nil {
 		return nil, ce
 	}
-	if ce := precheckDuplicateAttrs(raw); ce != nil {
+	root, doc, ce := readTree(raw)
+	if ce != nil {
 		return nil, ce
 	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
-		return nil, &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML.", Received: errText(err),
-			Fix: "Check what is posting to the ACS URL: it must be the IdP's SAML response."}
-	}
-	root := doc.Root()
-	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
+	if root.local != "Response" || root.ns() != nsProtocol {
 		return nil, &CheckError{Check: CheckXML, Reason: "The document posted is not a SAML 2.0 Response.",
-			Expected: "samlp:Response", Received: root.FullTag(),
+			Expected: "samlp:Response", Received: root.fullTag(),
 			Fix: "Configure the IdP for SAML 2.0 with the HTTP-POST binding to the ACS URL."}
 	}
 	if ce := v.precheckStatus(root); ce != nil {
@@ -196,17 +214,34 @@ func (v *validator) run() (*Assertion, *CheckError) {
 	if ce := v.precheckShape(root); ce != nil {
 		return nil, ce
 	}
-	if ce := v.precheckEncrypted(root); ce != nil {
-		return nil, ce
+	if root.child(nsAssertion, "EncryptedAssertion") == nil {
+		// Nothing to decrypt (the count check above allows no assertion
+		// anywhere else). Without a key gosaml2 skips its namespace-aware
+		// search of the whole tree for encrypted assertions: ~8 % of its time.
+		v.in.DecryptKey = nil
+	} else if v.in.DecryptKey != nil {
+		if doc == nil {
+			if doc = parseEtree(raw); doc == nil {
+				return nil, xmlError(nil)
+			}
+		}
+		if ce := v.precheckEncrypted(doc.Root()); ce != nil {
+			return nil, ce
+		}
 	}
 
 	certs, ce := v.certs()
 	if ce != nil {
 		return nil, ce
 	}
-	if relaxSignatureValues(doc) {
-		if b, err := doc.WriteToBytes(); err == nil {
-			raw = b
+	if signatureValuesNeedRelaxing(root) {
+		if doc == nil {
+			doc = parseEtree(raw)
+		}
+		if doc != nil && relaxSignatureValues(doc) {
+			if b, err := doc.WriteToBytes(); err == nil {
+				raw = b
+			}
 		}
 	}
 	resp, ce := v.verify(raw, certs)
@@ -255,17 +290,17 @@ func rootLooksLikeResponse(raw []byte) bool {
 // precheckStatus refuses a non-Success status before anything else: an IdP
 // that says "no" usually sends no assertion, and its reason is what the
 // admin needs. (A refusal may rely on unverified data; an acceptance never.)
-func (v *validator) precheckStatus(root *etree.Element) *CheckError {
-	status := childNS(root, nsProtocol, "Status")
+func (v *validator) precheckStatus(root *xnode) *CheckError {
+	status := root.child(nsProtocol, "Status")
 	var code, sub, msg string
 	if status != nil {
-		if sc := childNS(status, nsProtocol, "StatusCode"); sc != nil {
-			code = sc.SelectAttrValue("Value", "")
-			if sc2 := childNS(sc, nsProtocol, "StatusCode"); sc2 != nil {
-				sub = sc2.SelectAttrValue("Value", "")
+		if sc := status.child(nsProtocol, "StatusCode"); sc != nil {
+			code = sc.attr("Value")
+			if sc2 := sc.child(nsProtocol, "StatusCode"); sc2 != nil {
+				sub = sc2.attr("Value")
 			}
 		}
-		if m := childNS(status, nsProtocol, "StatusMessage"); m != nil {
+		if m := status.child(nsProtocol, "StatusMessage"); m != nil {
 			msg = strings.TrimSpace(m.Text())
 		}
 	}
@@ -287,12 +322,12 @@ func (v *validator) precheckStatus(root *etree.Element) *CheckError {
 		Fix: "Look at the IdP's sign-in log for this user: usually the user is not assigned to the application in " + v.hint.product + ", or the IdP rejected the request."}
 }
 
-func (v *validator) precheckAssertionCount(root *etree.Element) *CheckError {
+func (v *validator) precheckAssertionCount(root *xnode) *CheckError {
 	n, direct := 0, 0
-	walk(root, func(el *etree.Element) {
-		if (el.Tag == "Assertion" || el.Tag == "EncryptedAssertion") && el.NamespaceURI() == nsAssertion {
+	root.walk(func(el *xnode) {
+		if (el.local == "Assertion" || el.local == "EncryptedAssertion") && el.ns() == nsAssertion {
 			n++
-			if el.Parent() == root {
+			if el.parent == root {
 				direct++
 			}
 		}
@@ -316,21 +351,49 @@ func (v *validator) precheckAssertionCount(root *etree.Element) *CheckError {
 func (v *validator) certs() ([]*x509.Certificate, *CheckError) {
 	var out []*x509.Certificate
 	for _, c := range v.in.IdP.SigningCerts {
-		der, err := base64.StdEncoding.DecodeString(stripSpace(c))
-		if err != nil {
-			continue
+		if cert := parsedCert(c); cert != nil {
+			out = append(out, cert)
 		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			continue
-		}
-		out = append(out, cert)
 	}
 	if len(out) == 0 {
 		return nil, &CheckError{Check: CheckCertificate, Reason: "No usable signing certificate is configured for this IdP, so its signature cannot be checked.",
 			Fix: "Re-import the IdP's metadata (it must contain a signing certificate)."}
 	}
 	return out, nil
+}
+
+// certCache keeps parsed IdP certificates by their base64 text: every
+// login would otherwise parse the same certificates again. Certificates
+// are immutable once parsed; the cache is emptied when it fills.
+var certCache struct {
+	sync.Mutex
+	m map[string]*x509.Certificate
+}
+
+const certCacheMax = 256
+
+// parsedCert is the certificate in base64 text c, nil when it is not one.
+func parsedCert(c string) *x509.Certificate {
+	certCache.Lock()
+	cert, ok := certCache.m[c]
+	certCache.Unlock()
+	if ok {
+		return cert
+	}
+	der, err := base64.StdEncoding.DecodeString(stripSpace(c))
+	if err != nil {
+		return nil
+	}
+	if cert, err = x509.ParseCertificate(der); err != nil {
+		return nil
+	}
+	certCache.Lock()
+	if certCache.m == nil || len(certCache.m) >= certCacheMax {
+		certCache.m = map[string]*x509.Certificate{}
+	}
+	certCache.m[c] = cert
+	certCache.Unlock()
+	return cert
 }
 
 // verify runs gosaml2 against each configured certificate in turn, with a
@@ -827,6 +890,65 @@ func relaxSignatureValues(doc *etree.Document) bool {
 		}
 	}
 	return changed
+}
+
+// signatureValuesNeedRelaxing tells whether relaxSignatureValues would
+// change anything, on the pre-check tree (so that the etree parse it needs
+// is done only then).
+func signatureValuesNeedRelaxing(root *xnode) bool {
+	spaced := func(sig *xnode) bool {
+		if sig == nil {
+			return false
+		}
+		sv := sig.child(nsDSig, "SignatureValue")
+		return sv != nil && stripSpace(sv.Text()) != sv.Text()
+	}
+	if respSig := root.child(nsDSig, "Signature"); respSig != nil {
+		return spaced(respSig)
+	}
+	for c := root.first; c != nil; c = c.next {
+		if c.is(nsAssertion, "Assertion") && spaced(c.child(nsDSig, "Signature")) {
+			return true
+		}
+	}
+	return false
+}
+
+// readTree builds the pre-check tree of raw: by scanXML when it can, else
+// from an etree parse (doc, returned for reuse) after the raw-token
+// duplicate-attribute check that etree's own reading would hide.
+func readTree(raw []byte) (*xnode, *etree.Document, *CheckError) {
+	root, dup, ok := scanXML(raw)
+	if ok {
+		if dup != nil {
+			return nil, nil, dupAttrError(dup.attr, dup.tag)
+		}
+		return root, nil, nil
+	}
+	if ce := precheckDuplicateAttrs(raw); ce != nil {
+		return nil, nil, ce
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
+		return nil, nil, xmlError(err)
+	}
+	return fromEtree(doc.Root()), doc, nil
+}
+
+// parseEtree parses raw for the rare paths that need etree itself
+// (decrypting a copy of an encrypted assertion, rewriting a signature
+// value); nil when it does not parse.
+func parseEtree(raw []byte) *etree.Document {
+	doc := etree.NewDocument()
+	if doc.ReadFromBytes(raw) != nil || doc.Root() == nil {
+		return nil
+	}
+	return doc
+}
+
+func xmlError(err error) *CheckError {
+	return &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML.", Received: errText(err),
+		Fix: "Check what is posting to the ACS URL: it must be the IdP's SAML response."}
 }
 
 // keyInfoFingerprint returns the fingerprint of the first certificate found

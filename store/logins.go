@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -23,7 +24,46 @@ const (
 	replayMargin = time.Hour
 	// defaultReplayMemory applies when a login names no assertion expiry.
 	defaultReplayMemory = 24 * time.Hour
+	// purgeInterval spaces the deletions of expired pending requests and
+	// seen assertion IDs: under load, one per interval instead of two per
+	// login. Nothing rests on them but the tables' size: every statement
+	// treats an expired row as absent.
+	purgeInterval = time.Second
+	// testRecordGranularity is how far a login must be from the IdP's
+	// recorded last test to be news worth rewriting its row for (the row
+	// carries the metadata document). A person testing is never that fast;
+	// under load it is one rewrite per second instead of one per login.
+	testRecordGranularity = time.Second
 )
+
+// purgeDue reports whether the purge that next times is due at now, and if
+// so claims it (the next is due purgeInterval later), so that concurrent
+// logins don't all purge. A clock set back makes it due at once. When the
+// claiming transaction rolls back, that purge waits for the next interval.
+func purgeDue(next *atomic.Int64, now time.Time) bool {
+	n := now.UnixNano()
+	for {
+		due := next.Load()
+		if n < due && n >= due-int64(purgeInterval) {
+			return false
+		}
+		if next.CompareAndSwap(due, n+int64(purgeInterval)) {
+			return true
+		}
+	}
+}
+
+// testIsNews reports whether a successful login at at should rewrite the
+// IdP's test record, last (NULL when never tested): when there is none, or
+// at is testRecordGranularity or more after it, or before it (a clock set
+// back: the last login wins, as it always did).
+func testIsNews(last sql.NullString, at time.Time) bool {
+	if !last.Valid || last.String == "" {
+		return true
+	}
+	// Stored times are fixed-width UTC text: they compare as strings.
+	return last.String <= fmtTime(at.Add(-testRecordGranularity)) || last.String > fmtTime(at)
+}
 
 // SaveRequest stores a pending AuthnRequest. A zero CreatedAt becomes now; a
 // zero ExpiresAt becomes CreatedAt plus 10 minutes.
@@ -39,13 +79,20 @@ func (s *Store) SaveRequest(ctx context.Context, p model.PendingRequest) error {
 		p.ExpiresAt = p.CreatedAt.Add(defaultRequestTTL)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_requests WHERE expires_at <= ?`, fmtTime(now)); err != nil {
-			return err
+		if purgeDue(&s.nextRequestPurge, now) {
+			if _, err := s.exec(ctx, tx, qPurgeRequests, fmtTime(now)); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO pending_requests (relay_state, request_id, idp_name, role, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, p.RelayState, p.RequestID, p.IdPName, p.Role, fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt))
+		res, err := s.exec(ctx, tx, qSaveRequest, p.RelayState, p.RequestID, p.IdPName, p.Role, fmtTime(p.CreatedAt),
+			fmtTime(p.ExpiresAt), fmtTime(now))
 		if err != nil {
 			return fmt.Errorf("store: saving a pending request: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("store: saving a pending request: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("store: saving a pending request: RelayState %q is already pending: %w", p.RelayState, model.ErrExists)
 		}
 		return nil
 	})
@@ -73,12 +120,16 @@ func (s *Store) TakeRequest(ctx context.Context, relayState string) (model.Pendi
 // takeRequestTx deletes the pending request bound to relayState in tx and
 // returns it; found is false when there is none or it has expired.
 func (s *Store) takeRequestTx(ctx context.Context, tx *sql.Tx, relayState string) (p model.PendingRequest, found bool, err error) {
-	// Expired requests go first, so an expired one is never returned,
-	// and the table doesn't grow with abandoned logins.
-	if _, err := s.exec(ctx, tx, qPurgeRequests, fmtTime(s.now())); err != nil {
-		return p, false, err
+	// Now and then expired requests go, so that the table doesn't grow
+	// with abandoned logins; qTakeRequest never returns one meanwhile.
+	t := s.now()
+	now := fmtTime(t)
+	if purgeDue(&s.nextRequestPurge, t) {
+		if _, err := s.exec(ctx, tx, qPurgeRequests, now); err != nil {
+			return p, false, err
+		}
 	}
-	p, err = scanRequest(s.queryRow(ctx, tx, qTakeRequest, relayState))
+	p, err = scanRequest(s.queryRow(ctx, tx, qTakeRequest, relayState, now))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, false, nil // commit the purge all the same
 	}
@@ -176,11 +227,13 @@ func (s *Store) completeLoginTx(ctx context.Context, tx *sql.Tx, l model.Login) 
 	email, role := l.Email, l.Role
 	lc := lowerEmail(email)
 
-	// The IdP's row ID and canonical name only: the login needs nothing
-	// else of it (names compare case-insensitively).
+	// The IdP's row ID, canonical name (names compare case-insensitively)
+	// and last test: the login needs nothing else of it. Read in the
+	// transaction, so that a login through an IdP removed meanwhile fails.
 	var idpID int64
 	var idpName string
-	err := s.queryRow(ctx, tx, qLoginIdP, strings.TrimSpace(l.IdPName)).Scan(&idpID, &idpName)
+	var lastTested sql.NullString
+	err := s.queryRow(ctx, tx, qLoginIdP, strings.TrimSpace(l.IdPName)).Scan(&idpID, &idpName, &lastTested)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Account{}, model.Attempt{}, fmt.Errorf("identity provider %q: %w", l.IdPName, model.ErrNotFound)
 	}
@@ -188,11 +241,14 @@ func (s *Store) completeLoginTx(ctx context.Context, tx *sql.Tx, l model.Login) 
 		return model.Account{}, model.Attempt{}, fmt.Errorf("store: reading identity provider %q: %w", l.IdPName, err)
 	}
 
-	// (1) Replay: the assertion ID must be new for this IdP.
-	if _, err := s.exec(ctx, tx, qPurgeSeen, fmtTime(now)); err != nil {
-		return model.Account{}, model.Attempt{}, err
+	// (1) Replay: the assertion ID must be new for this IdP (or forgotten:
+	// qInsertSeen treats an expired, unpurged ID as new).
+	if purgeDue(&s.nextSeenPurge, now) {
+		if _, err := s.exec(ctx, tx, qPurgeSeen, fmtTime(now)); err != nil {
+			return model.Account{}, model.Attempt{}, err
+		}
 	}
-	res, err := s.exec(ctx, tx, qInsertSeen, l.AssertionID, idpName, fmtTime(keep))
+	res, err := s.exec(ctx, tx, qInsertSeen, l.AssertionID, idpName, fmtTime(keep), fmtTime(now))
 	if err != nil {
 		return model.Account{}, model.Attempt{}, err
 	}
@@ -219,8 +275,14 @@ func (s *Store) completeLoginTx(ctx context.Context, tx *sql.Tx, l model.Login) 
 		created = true
 	case err != nil:
 		return model.Account{}, model.Attempt{}, fmt.Errorf("store: reading the account: %w", err)
-	case acct.IdPName == idpName || acct.IdPName == "":
-		// Same IdP: log in. Password-only: the first SSO login links it.
+	case acct.IdPName == idpName:
+		// Same IdP: log in.
+		if _, err := s.exec(ctx, tx, qAccountRelogin, l.NameID, fmtTime(at), acct.ID); err != nil {
+			return model.Account{}, model.Attempt{}, err
+		}
+		acct.NameID, acct.LastLoginAt = l.NameID, at
+	case acct.IdPName == "":
+		// Password-only: the first SSO login links it.
 		if _, err := s.exec(ctx, tx, qAccountLogin, idpName, l.NameID, fmtTime(at), acct.ID); err != nil {
 			return model.Account{}, model.Attempt{}, err
 		}
@@ -238,9 +300,11 @@ func (s *Store) completeLoginTx(ctx context.Context, tx *sql.Tx, l model.Login) 
 		return model.Account{}, model.Attempt{}, err
 	}
 
-	// (4) The IdP has now passed a test.
-	if _, err := s.exec(ctx, tx, qIdPTested, fmtTime(at), acct.Email, idpID); err != nil {
-		return model.Account{}, model.Attempt{}, err
+	// (4) The IdP has now passed a test: recorded when that is news.
+	if testIsNews(lastTested, at) {
+		if _, err := s.exec(ctx, tx, qIdPTested, fmtTime(at), acct.Email, idpID); err != nil {
+			return model.Account{}, model.Attempt{}, err
+		}
 	}
 	return acct, att, nil
 }
@@ -338,9 +402,10 @@ func (s *Store) LatestAttempts(ctx context.Context, limit int) ([]model.Attempt,
 	return s.queryAttempts(ctx, `SELECT `+attemptColumns+` FROM attempts ORDER BY id DESC LIMIT ?`, sqlLimit(limit))
 }
 
-// Accounts lists the participant accounts, oldest first.
+// Accounts lists the participant accounts, oldest first (in the order they
+// were created: row IDs only grow).
 func (s *Store) Accounts(ctx context.Context) ([]model.Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing accounts: %w", err)
 	}

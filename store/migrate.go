@@ -57,7 +57,11 @@ func loadMigrations() ([]migration, error) {
 // migrate applies the pending migrations. Each one re-reads the recorded
 // version inside its own immediate transaction, so two processes opening a
 // fresh database at once apply every migration exactly once.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context) error { return s.migrateUpTo(ctx, 0) }
+
+// migrateUpTo is migrate stopping after version upTo (0: no limit), so that
+// tests can build a database as an older release left it.
+func (s *Store) migrateUpTo(ctx context.Context, upTo int) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
@@ -67,6 +71,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		latest = ms[len(ms)-1].version
 	}
 	for _, m := range ms {
+		if upTo > 0 && m.version > upTo {
+			break
+		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			cur, err := schemaVersion(ctx, tx)
 			if err != nil {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"ssowizard/store/model"
@@ -29,6 +31,15 @@ type Store struct {
 	// stmts are the login path's statements, prepared once (see stmts.go):
 	// read-only after Open.
 	stmts map[string]*sql.Stmt
+	// nextRequestPurge and nextSeenPurge time the login path's deletion of
+	// expired pending requests and seen assertion IDs (see purgeDue).
+	nextRequestPurge, nextSeenPurge atomic.Int64
+	// writeMu queues this process's write transactions in Go. SQLite lets
+	// one writer in at a time anyway; without the queue the others would
+	// wait in SQLite's busy handler, which sleeps in steps of milliseconds,
+	// far longer than a login's transaction (a fraction of one). Other
+	// processes still wait under busy_timeout.
+	writeMu sync.Mutex
 }
 
 // Open opens (creating it with mode 0600 if needed) the database at path,
@@ -127,6 +138,8 @@ func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 // tx runs fn in one (immediate) transaction: committed when fn returns nil,
 // rolled back otherwise, so a failed change leaves nothing half-written.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
