@@ -11,14 +11,23 @@ OUT=BENCHMARKS-results.txt
 run() { echo "\$ $*"; "$@" 2>&1 || echo "FAILED: $*"; echo; }
 {
 	echo "# ssowizard benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -m), $(nproc) cores, COUNT=$COUNT"
+	echo "# The ratio target: bare gosaml2, Validate and the whole handler interleaved on the same responses"
+	run $GO test ./sso/ -run '^$' -bench '^BenchmarkACSVersusBare$' -benchmem -count "$COUNT" -cpu 2
+	echo "# The same three as separate benchmarks (absolute numbers; their ratios carry the machine's drift)"
 	run $GO test ./sso/ -run '^$' -bench '^(BenchmarkACSHandler|BenchmarkValidate|BenchmarkGosaml2Bare)$' -benchmem -count "$COUNT" -cpu 2
-	echo "# ACS scaling at serve's GC target (serve sets debug.SetGCPercent(400))"
+	echo "# ACS scaling 1 -> 2 cores, interleaved phases, handler and bare gosaml2 (serve sets debug.SetGCPercent(400))"
+	run env GOGC=400 $GO test ./sso/ -run '^$' -bench '^BenchmarkACSScaling$' -benchtime 5s -count "$COUNT" -cpu 2
+	echo "# ... and at the default GOGC=100"
+	run $GO test ./sso/ -run '^$' -bench '^BenchmarkACSScaling$' -benchtime 5s -count "$COUNT" -cpu 2
+	echo "# ACS from 1 and 2 parallel clients as separate runs (-cpu 1,2), at GOGC=400"
 	run env GOGC=400 $GO test ./sso/ -run '^$' -bench '^BenchmarkACSHandlerParallel$' -benchmem -count "$COUNT" -cpu 1,2
-	echo "# ACS scaling at the default GOGC=100"
-	run $GO test ./sso/ -run '^$' -bench '^BenchmarkACSHandlerParallel$' -benchmem -count "$COUNT" -cpu 1,2
+	echo "# The login's SQLite transaction alone"
+	run $GO test ./store/ -run '^$' -bench '^BenchmarkCompleteRequestedLogin' -benchmem -count "$COUNT"
 	run $GO test ./sso/ -run '^$' -bench '^BenchmarkACSRefusals$' -benchmem -count "$COUNT"
 	run env SSOWIZARD_CREWJAM_FIXTURE="$PWD/bench/crewjam/testdata/fixture.json" $GO test ./sso/ -run '^TestWriteCrewjamFixture$' -count 1
 	run sh -c "cd bench/crewjam && $GO test -run '^\$' -bench . -benchmem -count $COUNT -cpu 1,2"
+	echo "# The proposed upstream change to gosaml2's round-trip validation (bench/rtv)"
+	run sh -c "cd bench/rtv && $GO test -bench . -benchmem -count $COUNT"
 	run $GO test ./sso/metadata/ -run '^$' -bench '^(BenchmarkParseTypical|BenchmarkAggregate5000List|BenchmarkAggregate5000Pick)$' -benchmem -count "$COUNT"
 	run $GO test ./cli/ -run '^$' -bench '^BenchmarkFirstFrame$' -benchmem -count "$COUNT" -benchtime 20x
 	run env SSOWIZARD_LOAD=1 $GO test . -run '^TestLoadSPInitiated$' -count 1 -v -timeout 20m

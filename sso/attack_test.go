@@ -305,6 +305,24 @@ func attackCases(t *testing.T) []attackCase {
 			root.InsertChildAt(a.Index(), evilCopy(a, false))
 		}), check: CheckAssertions},
 		{name: "two genuinely signed assertions", build: spec(func(s *responseSpec) { s.ExtraSignedAssertions = 1 }), check: CheckAssertions},
+		{name: "an Assertion of another namespace before the signed one", build: forge("assertion", func(t *testing.T, root *etree.Element) {
+			a := assertionOf(root)
+			evil := evilCopy(a, false)
+			evil.CreateAttr("xmlns:saml", "urn:fake") // the same prefix, bound elsewhere
+			root.InsertChildAt(a.Index(), evil)
+		}), check: CheckAssertions},
+		{name: "signed assertion of SAML version 1.1", build: spec(func(s *responseSpec) { s.AssertionVersion = "1.1" }), check: CheckXML},
+
+		// Not one well-formed UTF-8 document.
+		{name: "an element after the Response", build: bytesEdit(nil, func(b []byte) []byte { return append(b, "<junk/>"...) }), check: CheckXML, status: 400},
+		{name: "a second, forged Response after the genuine one", build: bytesEdit(nil, func(b []byte) []byte {
+			evil := bytes.Replace(b, []byte("maya.mentee@demo.example"), []byte(victimEmail), -1)
+			_, body, _ := bytes.Cut(evil, []byte("?>"))
+			return append(b, body...)
+		}), check: CheckXML, status: 400},
+		{name: "an encoding other than UTF-8 declared", build: bytesEdit(nil, func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`encoding="UTF-8"`), []byte(`encoding="ISO-8859-1"`), 1)
+		}), check: CheckEncoding, status: 400},
 
 		// Comments and CDATA: exclusive c14n drops them, so the signature
 		// stays valid while a naive reader would see only a prefix.
@@ -420,6 +438,14 @@ func attackCases(t *testing.T) []attackCase {
 		}), check: CheckEmail, status: 400},
 		{name: "multi-valued email attribute", build: spec(func(s *responseSpec) {
 			s.Attributes[0].Values = []string{"maya.mentee@demo.example", victimEmail}
+		}), check: CheckEmail, status: 400},
+		// An address with two @ or a trailing dot is another account than
+		// the one its (last) domain names, and slipped past domain policies.
+		{name: "email with two @", build: spec(func(s *responseSpec) {
+			s.Attributes[0].Values = []string{"eve@evil.example@demo.example"}
+		}), check: CheckEmail, status: 400},
+		{name: "email with a trailing dot", build: spec(func(s *responseSpec) {
+			s.Attributes[0].Values = []string{"maya.mentee@demo.example."}
 		}), check: CheckEmail, status: 400},
 
 		// Encodings and sizes.

@@ -41,6 +41,14 @@ var knownHints = map[string]productHints{
 	"demo": {product: "the built-in demo IdP", entityID: `the audience`, acs: `the ACS URL`, claims: `its personas`, signing: `signing`},
 }
 
+// unsignedFix is what to do about an unsigned response from this product.
+func (h productHints) unsignedFix() string {
+	if h.product == knownHints["demo"].product {
+		return "The built-in demo IdP always signs unless its \"unsigned\" choice is picked: this response was made or changed elsewhere. Sign in again from the join page."
+	}
+	return "In " + h.product + ", sign the assertion or the response (" + h.signing + ")."
+}
+
 func hintsFor(product string) productHints {
 	if h, ok := knownHints[product]; ok {
 		return h

@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -44,6 +45,8 @@ type responseSpec struct {
 
 	AssertionID string // default random
 	ResponseID  string // default random
+
+	AssertionVersion string // default "2.0"
 
 	ExtraSignedAssertions  int  // further assertions, each signed (with fresh IDs)
 	ExtraUnsignedAssertion bool // a further unsigned assertion
@@ -140,7 +143,7 @@ func buildAssertion(s responseSpec, id string, sign bool) (*etree.Element, error
 	a := etree.NewElement("saml:Assertion")
 	a.CreateAttr("xmlns:saml", nsAssertion)
 	a.CreateAttr("ID", id)
-	a.CreateAttr("Version", "2.0")
+	a.CreateAttr("Version", cmp.Or(s.AssertionVersion, "2.0"))
 	a.CreateAttr("IssueInstant", now.Format(samlTimeFormat))
 	a.CreateElement("saml:Issuer").SetText(s.Issuer)
 

@@ -34,6 +34,11 @@ var sha1Algorithms = map[string]bool{algRSASHA1: true, algDSASHA1: true, algECDS
 // text or attribute values.
 func precheckBytes(raw []byte) *CheckError {
 	body := bytes.TrimLeft(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if utf16Start(raw) {
+		return &CheckError{Check: CheckEncoding, Reason: "The SAML response is encoded in UTF-16, which this SP does not read.",
+			Expected: "UTF-8", Received: "UTF-16",
+			Fix: "IdPs send UTF-8: check what is posting to the ACS URL."}
+	}
 	if len(body) == 0 || body[0] != '<' {
 		return &CheckError{Check: CheckEncoding, Reason: "The SAML response is not XML (it may be deflated or binary: the HTTP-POST binding sends plain base64-encoded XML).",
 			Expected: "base64 of an XML document", Received: fmt.Sprintf("%d bytes starting with %q", len(raw), truncate(string(body[:min(len(body), 8)]), 8)),
@@ -55,6 +60,16 @@ func precheckBytes(raw []byte) *CheckError {
 		}
 	}
 	return nil
+}
+
+// utf16Start tells whether raw starts like UTF-16 text: a UTF-16 byte
+// order mark, or "<" with a zero byte beside it.
+func utf16Start(raw []byte) bool {
+	if len(raw) < 2 {
+		return false
+	}
+	return raw[0] == 0xFE && raw[1] == 0xFF || raw[0] == 0xFF && raw[1] == 0xFE ||
+		raw[0] == '<' && raw[1] == 0 || raw[0] == 0 && raw[1] == '<'
 }
 
 // precheckDuplicateAttrs refuses an element with the same attribute twice

@@ -264,7 +264,7 @@ func precheckUnsigned(raw []byte, hint productHints) *CheckError {
 	}
 	return &CheckError{Check: CheckSignature, Reason: "Neither the response nor its assertion is signed.",
 		Expected: "a response or assertion signed by the IdP", Received: "no signature",
-		Fix: "In " + hint.product + ", sign the assertion or the response (" + hint.signing + ")."}
+		Fix: hint.unsignedFix()}
 }
 
 // rootLooksLikeResponse tells, by bytes, whether the first element is
@@ -324,7 +324,11 @@ func (v *validator) precheckStatus(root *xnode) *CheckError {
 
 func (v *validator) precheckAssertionCount(root *xnode) *CheckError {
 	n, direct := 0, 0
+	var foreign *xnode
 	root.walk(func(el *xnode) {
+		if (el.local == "Assertion" || el.local == "EncryptedAssertion") && el.ns() != nsAssertion && foreign == nil {
+			foreign = el
+		}
 		if (el.local == "Assertion" || el.local == "EncryptedAssertion") && el.ns() == nsAssertion {
 			n++
 			if el.parent == root {
@@ -332,6 +336,10 @@ func (v *validator) precheckAssertionCount(root *xnode) *CheckError {
 			}
 		}
 	})
+	if foreign != nil {
+		return &CheckError{Check: CheckAssertions, Reason: "The SAML response has an element named " + foreign.local + " outside the SAML assertion namespace, which is refused: readers that pick the assertion by its name could take it.",
+			Expected: "assertions only in " + nsAssertion, Received: fmt.Sprintf("<%s> in namespace %q", foreign.fullTag(), foreign.ns()), Fix: shapeFixForged}
+	}
 	if n == 1 && direct == 1 {
 		return nil
 	}
@@ -549,7 +557,7 @@ func (v *validator) signatureError(errs []error, raw []byte) *CheckError {
 	case missing == len(errs):
 		return &CheckError{Check: CheckSignature, Reason: "Neither the response nor its assertion is signed.",
 			Expected: expected, Received: "no signature",
-			Fix: "In " + v.hint.product + ", sign the assertion or the response (" + v.hint.signing + ")."}
+			Fix: v.hint.unsignedFix()}
 	case expired > 0 && unknownCert+expired+missing == len(errs):
 		return &CheckError{Check: CheckCertificate, Reason: "The IdP's signing certificate configured here has expired (or is not yet valid).",
 			Expected: "a certificate valid at " + v.in.Now.UTC().Format(time.RFC3339), Received: strings.Join(configured, ", "),
@@ -577,6 +585,10 @@ func (v *validator) checkResponse(resp *types.Response) (*Assertion, *CheckError
 			Expected: "1", Received: fmt.Sprint(len(resp.Assertions) + len(resp.EncryptedAssertions))}
 	}
 	a := resp.Assertions[0]
+	if a.Version != "2.0" {
+		return nil, &CheckError{Check: CheckXML, Reason: "The assertion is not a SAML 2.0 assertion.", Expected: "Version=\"2.0\"", Received: orNone(a.Version),
+			Fix: "Configure " + v.hint.product + " for SAML 2.0."}
+	}
 	if !resp.SignatureValidated && !a.SignatureValidated {
 		return nil, &CheckError{Check: CheckSignature, Reason: "Neither the response nor its assertion carries a verified signature.",
 			Received: "no signature", Fix: "In " + v.hint.product + ", sign the assertion or the response."}
@@ -824,10 +836,7 @@ func nameIDHint(a *Assertion) string {
 	return ""
 }
 
-func plausibleEmail(s string) bool {
-	at := strings.Index(s, "@")
-	return at > 0 && at < len(s)-1 && len(s) <= 254 && !strings.ContainsAny(s, " \t\r\n<>\",;")
-}
+func plausibleEmail(s string) bool { return model.CheckEmail(s) == nil }
 
 func (v *validator) destinationError(got string) *CheckError {
 	reason := "The response is addressed to another URL than this SP's ACS URL (Destination)."
@@ -918,6 +927,11 @@ func signatureValuesNeedRelaxing(root *xnode) bool {
 // from an etree parse (doc, returned for reuse) after the raw-token
 // duplicate-attribute check that etree's own reading would hide.
 func readTree(raw []byte) (*xnode, *etree.Document, *CheckError) {
+	if enc := declaredEncoding(raw); enc != "" && !strings.EqualFold(enc, "utf-8") && !strings.EqualFold(enc, "us-ascii") {
+		return nil, nil, &CheckError{Check: CheckEncoding, Reason: "The SAML response declares a character encoding other than UTF-8, which this SP does not read.",
+			Expected: `encoding="UTF-8" (or none)`, Received: enc,
+			Fix: "IdPs send UTF-8: check what is posting to the ACS URL."}
+	}
 	root, dup, ok := scanXML(raw)
 	if ok {
 		if dup != nil {
@@ -932,7 +946,55 @@ func readTree(raw []byte) (*xnode, *etree.Document, *CheckError) {
 	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
 		return nil, nil, xmlError(err)
 	}
+	// etree reads on past the root element (a second one, text, tags);
+	// XML allows nothing there but white space, and gosaml2 would take the
+	// first root and ignore the rest.
+	roots := 0
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			roots++
+		case *etree.CharData:
+			if strings.TrimSpace(t.Data) != "" {
+				roots = 2
+			}
+		}
+	}
+	if roots != 1 {
+		return nil, nil, &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML: it has content after its root element.",
+			Expected: "one root element (the Response) and nothing after it", Received: "more than one element or text at the top level",
+			Fix: "Check what is posting to the ACS URL: a genuine IdP sends exactly one Response."}
+	}
 	return fromEtree(doc.Root()), doc, nil
+}
+
+// declaredEncoding is the encoding named by raw's XML declaration, if any.
+func declaredEncoding(raw []byte) string {
+	body := bytes.TrimLeft(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if !bytes.HasPrefix(body, []byte("<?xml")) {
+		return ""
+	}
+	end := bytes.Index(body, []byte("?>"))
+	if end < 0 {
+		return ""
+	}
+	decl := string(body[5:end])
+	i := strings.Index(decl, "encoding")
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(decl[i+len("encoding"):], " \t\r\n")
+	if !strings.HasPrefix(rest, "=") {
+		return ""
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if rest == "" || (rest[0] != '"' && rest[0] != '\'') {
+		return ""
+	}
+	if j := strings.IndexByte(rest[1:], rest[0]); j >= 0 {
+		return rest[1 : 1+j]
+	}
+	return ""
 }
 
 // parseEtree parses raw for the rare paths that need etree itself
@@ -947,7 +1009,11 @@ func parseEtree(raw []byte) *etree.Document {
 }
 
 func xmlError(err error) *CheckError {
-	return &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML.", Received: errText(err),
+	received := errText(err)
+	if errors.Is(err, etree.ErrXML) {
+		received = "tags that do not match or are not closed"
+	}
+	return &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML.", Expected: "a well-formed XML document", Received: received,
 		Fix: "Check what is posting to the ACS URL: it must be the IdP's SAML response."}
 }
 

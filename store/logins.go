@@ -204,6 +204,9 @@ func checkLogin(l *model.Login) error {
 	if l.Email == "" {
 		return errors.New("store: a login needs an email")
 	}
+	if err := model.CheckEmail(l.Email); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
 	if l.AssertionID == "" {
 		return errors.New("store: a login needs an assertion ID")
 	}
