@@ -182,17 +182,18 @@ func (b *Backend) LoadMetadata(ctx context.Context, src string) (*metadata.Docum
 func (b *Backend) DemoIdPMetadata(ctx context.Context) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.startDemoLocked(ctx, b.opts.DemoAddr); err != nil {
+	if err := b.startDemoLocked(ctx, b.opts.DemoAddr, "stop it or choose another address with --demo-addr"); err != nil {
 		return nil, err
 	}
 	return b.demo.idp.MetadataXML(), nil
 }
 
-func (b *Backend) startDemoLocked(ctx context.Context, addr string) error {
+// busyHint says what to do when addr is taken.
+func (b *Backend) startDemoLocked(ctx context.Context, addr, busyHint string) error {
 	if b.demo != nil {
 		return nil
 	}
-	d, err := startDemo(ctx, b.st, addr, b.opts.Clock)
+	d, err := startDemoOn(ctx, b.st, addr, b.opts.Clock, busyHint)
 	if err != nil {
 		return err
 	}
@@ -318,7 +319,8 @@ func (b *Backend) StartListener(ctx context.Context) (wizard.SPInfo, error) {
 				if h := demoHostFromIdP(i); h != "" {
 					addr = h
 				}
-				if err := b.startDemoLocked(ctx, addr); err != nil {
+				// The address is the saved metadata's, not --demo-addr's.
+				if err := b.startDemoLocked(ctx, addr, "stop the program using it"); err != nil {
 					// The SP runs anyway. Another ssowizard (serve, demo-idp)
 					// on the same database may already serve this demo IdP.
 					if !demoServedAt(ctx, addr, i.EntityID) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -39,6 +40,7 @@ var inspectChecks = []string{
 type inspectFlags struct {
 	idp, idpMetadata, idpCert, idpEntityID string
 	audience, acs, at, spKey, spCert       string
+	baseURL                                string
 	inResponseTo, emailAttribute           string
 	allowSHA1, allowUnsolicited, json      bool
 	emailFromNameID                        bool
@@ -84,8 +86,10 @@ at the first failing check, so later checks show as not reached.
 
 Without --in-response-to, InResponseTo is shown but not checked (a captured
 response answers no request pending here). The audience and ACS URL default to
-this SP's (http://127.0.0.1:8942/saml/metadata and …/saml/acs). Exit code 0
-only when the response is valid.`,
+this SP's: <base>/saml/metadata and <base>/saml/acs, where <base> is --base-url,
+else the SP base URL the wizard or serve last served (as status shows it), else
+http://` + defaultSPAddr + `. --audience and --acs override them one by one.
+Exit code 0 only when the response is valid.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.inspect(cmd, args[0], f)
@@ -96,8 +100,9 @@ only when the response is valid.`,
 	fl.StringVar(&f.idpMetadata, "idp-metadata", "", "ad hoc: the IdP's metadata file")
 	fl.StringVar(&f.idpCert, "idp-cert", "", "ad hoc: the IdP's signing certificate(s), PEM file")
 	fl.StringVar(&f.idpEntityID, "idp-entity-id", "", "ad hoc: the IdP's entity ID (picks it from an aggregate; default: the metadata's, or with --idp-cert the response's Issuer, unchecked)")
-	fl.StringVar(&f.audience, "audience", "", "the SP entity ID the assertion must name (default this SP's)")
-	fl.StringVar(&f.acs, "acs", "", "the ACS URL for Destination and Recipient (default this SP's)")
+	fl.StringVar(&f.audience, "audience", "", "the SP entity ID the assertion must name (default <base URL>/saml/metadata)")
+	fl.StringVar(&f.acs, "acs", "", "the ACS URL for Destination and Recipient (default <base URL>/saml/acs)")
+	fl.StringVar(&f.baseURL, "base-url", "", "SP base URL for the default audience and ACS URL (default: the one the wizard or serve last used, else http://"+defaultSPAddr+")")
 	fl.StringVar(&f.at, "at", "", "check time windows at this RFC 3339 time (default now)")
 	fl.StringVar(&f.spKey, "sp-key", "", "SP private key (PEM) to decrypt encrypted assertions")
 	fl.StringVar(&f.spCert, "sp-cert", "", "SP certificate (PEM) that goes with --sp-key")
@@ -123,6 +128,9 @@ func (a *app) inspect(cmd *cobra.Command, arg string, f inspectFlags) error {
 	}
 	if (f.spKey == "") != (f.spCert == "") {
 		return usagef("--sp-key and --sp-cert go together")
+	}
+	if err := checkListenFlags("--addr", defaultSPAddr, f.baseURL); err != nil {
+		return err // only --base-url is checked here
 	}
 	now := a.env.Clock.Now()
 	if f.at != "" {
@@ -155,7 +163,6 @@ func (a *app) inspect(cmd *cobra.Command, arg string, f inspectFlags) error {
 		return err
 	}
 
-	urls := sso.URLsFor("http://" + defaultSPAddr)
 	var idp model.IdP
 	var notes []string
 	switch {
@@ -208,6 +215,15 @@ func (a *app) inspect(cmd *cobra.Command, arg string, f inspectFlags) error {
 			notes = append(notes, "issuer: taken from the response itself (no --idp-entity-id), so it is not really checked")
 		}
 	}
+	if f.audience == "" || f.acs == "" {
+		base, from, err := a.inspectSPBase(ctx, f.baseURL)
+		if err != nil {
+			return err
+		}
+		urls := sso.URLsFor(base)
+		f.audience, f.acs = firstNonEmpty(f.audience, urls.EntityID), firstNonEmpty(f.acs, urls.ACS)
+		notes = append(notes, "audience and ACS URL: "+from)
+	}
 	// The flags refine a configured IdP the way its own settings would.
 	idp.AllowSHA1 = idp.AllowSHA1 || f.allowSHA1
 	idp.AllowUnsolicited = idp.AllowUnsolicited || f.allowUnsolicited
@@ -221,8 +237,8 @@ func (a *app) inspect(cmd *cobra.Command, arg string, f inspectFlags) error {
 		idp.EmailFromNameID = true
 	}
 
-	vin := sso.ValidateInput{Response: xml, IdP: idp, SPEntityID: firstNonEmpty(f.audience, urls.EntityID),
-		ACSURL: firstNonEmpty(f.acs, urls.ACS), Now: now, Skew: idp.Skew, RequestID: f.inResponseTo}
+	vin := sso.ValidateInput{Response: xml, IdP: idp, SPEntityID: f.audience,
+		ACSURL: f.acs, Now: now, Skew: idp.Skew, RequestID: f.inResponseTo}
 	if vin.Skew == 0 {
 		vin.Skew = 2 * time.Minute
 	}
@@ -260,7 +276,9 @@ func (a *app) inspect(cmd *cobra.Command, arg string, f inspectFlags) error {
 			rep.Attributes = ce.Attributes
 		}
 	}
-	if ce != nil {
+	if refusedUnsigned(xml, ce) {
+		rep.Notes = append(rep.Notes, "an unsigned response is refused by a byte check before the XML is parsed: only the size, encoding and doctype checks ran before it")
+	} else if ce != nil {
 		rep.Notes = append(rep.Notes, "validation stops at the first failing check: the checks after "+ce.Check+" were not run")
 	}
 	out := cmd.OutOrStdout()
@@ -278,6 +296,37 @@ func (a *app) inspect(cmd *cobra.Command, arg string, f inspectFlags) error {
 		return fmt.Errorf("the response is refused by the %s check: %s", ce.Check, ce.Reason)
 	}
 	return nil
+}
+
+// inspectSPBase is the SP base URL a captured response should be addressed
+// to, and where it comes from: --base-url, else the one the wizard or serve
+// last served (the URLs the IdP was given, as status shows them), else the
+// default. An ad hoc check never creates a database just to look.
+func (a *app) inspectSPBase(ctx context.Context, flag string) (base, from string, err error) {
+	if flag != "" {
+		return flag, "this SP's at --base-url " + flag, nil
+	}
+	if a.st == nil {
+		path, err := a.resolveDB()
+		if err != nil {
+			return baseURLOr("", defaultSPAddr), "this SP's default at http://" + defaultSPAddr + " (no database found)", nil
+		}
+		if _, err := os.Stat(path); err != nil {
+			return baseURLOr("", defaultSPAddr), "this SP's default at http://" + defaultSPAddr + " (no database at " + path + ")", nil
+		}
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	recorded, err := st.SPBaseURL(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if recorded != "" {
+		return recorded, "this SP's at " + recorded + ", the base URL the wizard or serve last served (--base-url to check another)", nil
+	}
+	return baseURLOr("", defaultSPAddr), "this SP's default at http://" + defaultSPAddr + " (the wizard and serve have recorded no other)", nil
 }
 
 // decodeCaptured turns what an admin captured into the response XML.
@@ -379,6 +428,15 @@ func rootAttr(xml []byte, attr string) string {
 	return doc.Root().SelectAttrValue(attr, "")
 }
 
+// refusedUnsigned tells whether Validate refused the response by its byte
+// pre-check for a missing signature (no SignatureValue, nothing encrypted),
+// which runs after the size, encoding and DOCTYPE checks and before the XML
+// parse and every check that needs it.
+func refusedUnsigned(xml []byte, ce *sso.CheckError) bool {
+	return ce != nil && ce.Check == sso.CheckSignature &&
+		!bytes.Contains(xml, []byte("SignatureValue")) && !bytes.Contains(xml, []byte("EncryptedAssertion"))
+}
+
 // reportChecks lays Validate's outcome over the list of checks: the
 // checks before the failing one passed; expected values are the
 // configuration, received values are read from the response (unverified
@@ -446,17 +504,20 @@ func reportChecks(in sso.ValidateInput, xml []byte, a *sso.Assertion, ce *sso.Ch
 			}
 		}
 	}
-	// An unsigned response is refused by a byte-level pre-check before any
-	// other check runs: then nothing else was checked.
-	unsignedFirst := ce != nil && ce.Check == sso.CheckSignature &&
-		!bytes.Contains(xml, []byte("SignatureValue")) && !bytes.Contains(xml, []byte("EncryptedAssertion"))
+	// An unsigned response is refused by a byte-level pre-check that runs
+	// after the size, encoding and DOCTYPE checks but before the XML is
+	// parsed: those passed, the others before signature never ran.
+	skipFrom := failAt
+	if refusedUnsigned(xml, ce) {
+		skipFrom = indexOf(inspectChecks, sso.CheckXML)
+	}
 	var out []inspectCheck
 	for i, c := range inspectChecks {
 		ic := inspectCheck{Check: c, Expected: expected[c], Received: received[c]}
 		switch {
 		case ce != nil && c == ce.Check:
 			ic.Result, ic.Expected, ic.Received, ic.Reason, ic.Fix = "fail", ce.Expected, ce.Received, ce.Reason, ce.Fix
-		case failAt < 0 || i > failAt || unsignedFirst:
+		case failAt < 0 || i > failAt || i >= skipFrom:
 			ic.Result, ic.Received = "not_reached", ""
 		case c == sso.CheckInResponseTo && !irtChecked:
 			ic.Result, ic.Expected = "not_checked", "(not checked: no --in-response-to)"
@@ -522,6 +583,15 @@ func printInspect(w io.Writer, r inspectReport) {
 	} else {
 		fmt.Fprintln(w, "REFUSED")
 	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -192,9 +192,12 @@ func TestInspectEncodingsAndConfiguredIdP(t *testing.T) {
 	}
 }
 
-// TestInspectUnsignedReportsNothingPassed: a bare unsigned Response is
-// refused before any other check, so none is reported as passed.
-func TestInspectUnsignedReportsNothingPassed(t *testing.T) {
+// TestInspectUnsignedReportsWhatRan: a bare unsigned Response is refused
+// by Validate's byte pre-check, which runs after the size, encoding and
+// DOCTYPE checks and before the XML parse: those three passed, the checks
+// between them and signature were not reached (never claimed as passed),
+// signature failed — in the JSON and in the text report alike.
+func TestInspectUnsignedReportsWhatRan(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "s.db")
 	pemFile := filepath.Join(dir, "idp.pem")
@@ -215,9 +218,30 @@ func TestInspectUnsignedReportsNothingPassed(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
+	want := map[string]string{
+		sso.CheckSize: "pass", sso.CheckEncoding: "pass", sso.CheckDoctype: "pass",
+		sso.CheckXML: "not_reached", sso.CheckStatus: "not_reached", sso.CheckAssertions: "not_reached",
+		sso.CheckDecryption: "not_reached", sso.CheckCertificate: "not_reached", sso.CheckSignature: "fail",
+	}
 	for _, c := range rep.Checks {
-		if c.Result == "pass" {
-			t.Errorf("check %s reported as passed on an unsigned, empty response", c.Check)
+		w, ok := want[c.Check]
+		if !ok {
+			w = "not_reached" // everything after signature
+		}
+		if c.Result != w {
+			t.Errorf("check %s: %s, want %s", c.Check, c.Result, w)
+		}
+		delete(want, c.Check)
+	}
+	if len(want) != 0 {
+		t.Errorf("checks missing from the report: %v", want)
+	}
+
+	r = runIn(t, db, "", "inspect", in, "--idp-cert", pemFile, "--idp-entity-id", "https://idp.example")
+	for _, line := range []string{"✓ size", "✓ encoding", "✓ doctype", "· xml             not reached",
+		"· certificate     not reached", "✗ signature", "note: an unsigned response is refused by a byte check"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("text report lacks %q:\n%s", line, r.stdout)
 		}
 	}
 }

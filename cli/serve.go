@@ -72,11 +72,15 @@ replaces every certificate in use or changes the entity ID is held (logged as
 			fmt.Fprintf(out, "SP listening on %s\n", base)
 			fmt.Fprintf(out, "  SP entity ID  %s\n  ACS URL       %s\n  mentee link   %s\n  mentor link   %s\n",
 				sp.EntityID(), sp.ACSURL(), sp.JoinURL(model.RoleMentee), sp.JoinURL(model.RoleMentor))
-			if demo, err := a.startDemoIfConfigured(ctx, defaultDemoAddr); err != nil {
+			demo, servedBy, err := a.startDemoIfConfigured(ctx, defaultDemoAddr)
+			switch {
+			case err != nil:
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the built-in demo IdP is configured but could not start: %s\n", oneLine(err))
-			} else if demo != nil {
+			case demo != nil:
 				defer demo.Close()
 				fmt.Fprintf(out, "Demo IdP listening on %s\n", demo.base)
+			case servedBy != "":
+				fmt.Fprintf(out, "Demo IdP already served on %s by another process\n", servedBy)
 			}
 			if refreshEvery > 0 {
 				stop := a.scheduleRefresh(ctx, st, refreshEvery, out)
@@ -110,7 +114,7 @@ func (a *app) demoIdPCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := startDemo(ctx, st, addr, a.env.Clock)
+			d, err := startDemoOn(ctx, st, addr, a.env.Clock, "stop it or choose another address with --addr")
 			if err != nil {
 				return err
 			}
@@ -133,8 +137,15 @@ type runningDemo struct {
 
 func (d *runningDemo) Close() error { return d.srv.Close() }
 
+// startDemo serves the demo IdP on addr, as the wizard's --demo-addr asks.
 func startDemo(ctx context.Context, ks sso.KeyStore, addr string, clock model.Clock) (*runningDemo, error) {
-	ln, err := listen(addr, "--demo-addr")
+	return startDemoOn(ctx, ks, addr, clock, "stop it or choose another address with --demo-addr")
+}
+
+// startDemoOn serves the demo IdP on addr; busyHint says what to do when
+// the address is taken (the flag differs per command, and serve has none).
+func startDemoOn(ctx context.Context, ks sso.KeyStore, addr string, clock model.Clock, busyHint string) (*runningDemo, error) {
+	ln, err := listenHint(addr, busyHint)
 	if err != nil {
 		return nil, err
 	}
@@ -148,11 +159,13 @@ func startDemo(ctx context.Context, ks sso.KeyStore, addr string, clock model.Cl
 }
 
 // startDemoIfConfigured starts the demo IdP when the organization uses it,
-// on the address its stored metadata names (falling back to addr).
-func (a *app) startDemoIfConfigured(ctx context.Context, addr string) (*runningDemo, error) {
+// on the address its stored metadata names (falling back to addr). When
+// that address is taken by a process already serving the same demo IdP
+// (a separate demo-idp or serve), nothing needs doing: servedBy names it.
+func (a *app) startDemoIfConfigured(ctx context.Context, addr string) (d *runningDemo, servedBy string, err error) {
 	idps, err := a.st.IdPs(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, i := range idps {
 		if i.Product != "demo" {
@@ -161,9 +174,16 @@ func (a *app) startDemoIfConfigured(ctx context.Context, addr string) (*runningD
 		if h := demoHostFromIdP(i); h != "" {
 			addr = h
 		}
-		return startDemo(ctx, a.st, addr, a.env.Clock)
+		// serve has no flag for this address: the IdP's metadata fixes it.
+		hint := fmt.Sprintf("the demo IdP %q is served at the address its metadata names. If another process "+
+			"(such as ssowizard demo-idp --addr %s) already serves it there, nothing needs doing; otherwise free that address and restart serve", i.Name, addr)
+		d, err = startDemoOn(ctx, a.st, addr, a.env.Clock, hint)
+		if err != nil && errors.Is(err, syscall.EADDRINUSE) && demoServedAt(ctx, addr, i.EntityID) {
+			return nil, addr, nil
+		}
+		return d, "", err
 	}
-	return nil, nil
+	return nil, "", nil
 }
 
 // demoHostFromIdP reads host:port from the demo IdP's stored entity ID.
@@ -181,12 +201,30 @@ func demoHostFromIdP(i model.IdP) string {
 // listen binds a TCP address with a message that says what to do when the
 // port is taken.
 func listen(addr, flag string) (net.Listener, error) {
+	return listenHint(addr, "stop it or choose another address with "+flag)
+}
+
+// listenHint is listen with the whole advice for a taken port.
+func listenHint(addr, busyHint string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("%s is already in use (another ssowizard running?): stop it or choose another address with %s", addr, flag)
+			return nil, &addrInUseError{addr: addr, hint: busyHint, err: err}
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	return ln, nil
 }
+
+// addrInUseError is a taken port, with what to do about it; it unwraps to
+// the system error so callers can tell it from other failures.
+type addrInUseError struct {
+	addr, hint string
+	err        error
+}
+
+func (e *addrInUseError) Error() string {
+	return fmt.Sprintf("%s is already in use (another ssowizard running?): %s", e.addr, e.hint)
+}
+
+func (e *addrInUseError) Unwrap() error { return e.err }
