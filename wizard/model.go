@@ -400,8 +400,22 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	cur := m.screens[m.step]
 	if cur.modal() {
+		// The full help is not drawn over a modal screen: it stays closed.
+		m.showHelp = false
 		cmd, _ := cur.update(m, msg)
 		return cmd
+	}
+	if m.showHelp {
+		// The open help takes the keyboard: esc or ? closes it and q still
+		// quits (as in the log view); other keys are ignored rather than
+		// acting on a screen half hidden behind the key list.
+		switch {
+		case msg.String() == "esc" || matches(msg, m.keys.Help):
+			m.showHelp = false
+		case matches(msg, m.keys.Quit):
+			return m.quit()
+		}
+		return nil
 	}
 	switch {
 	case m.signedIn && matches(msg, logOpenKey):
@@ -590,7 +604,13 @@ func (m *Model) footer(w int) []string {
 		nav = append(nav, m.keys.ForceQuit)
 	}
 	m.help.SetWidth(w - 1)
-	if m.showHelp && !cur.modal() {
+	if m.showHelp && !cur.modal() && m.log == nil {
+		// Say how to close the help where it is listed.
+		for i, b := range nav {
+			if b.Help() == m.keys.Help.Help() {
+				nav[i] = hint("?/esc", "close help")
+			}
+		}
 		full := m.help.FullHelpView([][]key.Binding{stepKeys, nav})
 		return prefix(lines(full), " ")
 	}

@@ -523,9 +523,10 @@ func TestEmailSourceAndEnforceRefusal(t *testing.T) {
 	h.press("tab", "tab")
 	h.waitFor("6 · Enforce SSO", "demo has not passed a test yet")
 	h.press("space")
-	h.waitFor("Turn on SSO enforcement for participants?", "email/password sign-up and sign-in stop")
-	h.press("y")
 	s = h.waitFor("✗ Refused:")
+	if strings.Contains(s, "Turn on SSO enforcement") {
+		t.Errorf("a refused switch must not ask to confirm:\n%s", s)
+	}
 	if st, _ := e.b.Settings(e.ctx); st.EnforceParticipants {
 		t.Fatal("enforcement must not be on before a test passed")
 	}

@@ -83,8 +83,7 @@ func validEmail(v string) error {
 	if v == "" {
 		return errors.New("enter an email address")
 	}
-	at := strings.Index(v, "@")
-	if at <= 0 || at == len(v)-1 || strings.Count(v, "@") != 1 || strings.ContainsAny(v, " \t") {
+	if model.CheckEmail(v) != nil {
 		return errors.New("enter an email address such as ana@example.org")
 	}
 	return nil

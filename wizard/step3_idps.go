@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -103,6 +104,9 @@ type idpsStep struct {
 
 	removeErr  string
 	selectName string // select this IdP once the list is reloaded
+	// saved says which IdP was just added or saved; the list shows it
+	// right above the values to give the IdP, until the next key.
+	saved string
 
 	// Product picker and guide.
 	product     string // chosen product key ("" when none was chosen)
@@ -170,6 +174,7 @@ func newIdPsStep() *idpsStep {
 }
 
 func (s *idpsStep) enter(m *Model) tea.Cmd {
+	s.saved = ""
 	if m.sp.EntityID == "" {
 		return m.loadSP()
 	}
@@ -314,7 +319,13 @@ func (s *idpsStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		if s.editing != nil {
 			verb = "Saved"
 		}
-		m.setFlash(fmt.Sprintf("%s IdP %s. Give it the values below, then map the email in step 4.", verb, msg.idp.Name), false)
+		// Not a flash: a flash sits under the pane, below the values this
+		// sentence points to.
+		if msg.idp.Product == "demo" {
+			s.saved = fmt.Sprintf("✓ %s IdP %s. It knows these values already; next, map the email in step 4.", verb, msg.idp.Name)
+		} else {
+			s.saved = fmt.Sprintf("✓ %s IdP %s. Give it the values below, then map the email in step 4.", verb, msg.idp.Name)
+		}
 		s.selectName = msg.idp.Name
 		return m.loadData(), false
 	case idpOptionsSavedMsg:
@@ -349,6 +360,7 @@ func (s *idpsStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, false
 	case tea.KeyPressMsg:
+		s.saved = ""
 		return s.key(m, msg)
 	}
 	// Cursor blinks and other component messages.
@@ -915,7 +927,7 @@ func (s *idpsStep) listView(m *Model, w, h int) (string, []string) {
 		prodW, certW := 8, 10
 		entW := max(w-2-nameW-prodW-certW-3, 8)
 		out = append(out, m.st.faint.Render("  "+fit("NAME", nameW)+" "+fit("PRODUCT", prodW)+" "+fit("ENTITY ID", entW)+" CERT"))
-		room := max(h-9, 1)
+		room := max(h-9-len(s.savedLines(m, w)), 1)
 		start := 0
 		if s.cursor >= room {
 			start = s.cursor - room + 1
@@ -941,7 +953,9 @@ func (s *idpsStep) listView(m *Model, w, h int) (string, []string) {
 			out = append(out, wrap(m.st.warn.Render("Remove "+idp.Name+"? Sign-ins through it stop; its accounts stay. y removes, n keeps it."), w)...)
 		}
 	}
-	out = append(out, "", m.st.bold.Render("Give your IdP these values"))
+	out = append(out, "")
+	out = append(out, s.savedLines(m, w)...)
+	out = append(out, m.st.bold.Render("Give your IdP these values"))
 	valW := max(w-13-2, 10)
 	row := func(label, val, k string) string {
 		if val == "" {
@@ -958,6 +972,18 @@ func (s *idpsStep) listView(m *Model, w, h int) (string, []string) {
 		out = append(out, m.st.err.Render(truncate("✗ "+humanErr(m.spErr), w)))
 	}
 	return "3 · Identity providers", out
+}
+
+// savedLines is the notice about the IdP just added or saved.
+func (s *idpsStep) savedLines(m *Model, w int) []string {
+	if s.saved == "" {
+		return nil
+	}
+	ls := wrap(s.saved, w)
+	for i := range ls {
+		ls[i] = m.st.ok.Render(ls[i])
+	}
+	return ls
 }
 
 func (s *idpsStep) formView(m *Model, w, h int) (string, []string) {
@@ -1194,11 +1220,21 @@ func (s *idpsStep) confirmView(m *Model, w, h int) (string, []string) {
 func (s *idpsStep) keys(m *Model) []key.Binding {
 	switch s.mode {
 	case idpList:
+		// D is offered while the demo IdP is not configured; on an empty
+		// list it comes right after a, so that it fits the one-line footer.
+		demo := !slices.ContainsFunc(m.idps, func(idp model.IdP) bool { return idp.Product == "demo" })
 		ks := []key.Binding{m.keys.Add}
+		if len(m.idps) == 0 && demo {
+			ks = append(ks, hint("D", "demo IdP"))
+			demo = false
+		}
 		if len(m.idps) > 0 {
 			ks = append(ks, m.keys.Edit, hint("o", "options"), m.keys.Remove)
 		}
-		return append(ks, hint("g", "setup guide"), hint("D", "demo IdP"), hint("1/2/3", "copy"), hint("s", "save SP metadata"))
+		if demo {
+			ks = append(ks, hint("D", "demo IdP"))
+		}
+		return append(ks, hint("g", "guide"), hint("1/2/3", "copy"), hint("s", "save SP metadata"))
 	case idpProduct:
 		return []key.Binding{hint("↑/↓", "move"), hint("enter", "show its guide"), hint("esc", "cancel")}
 	case idpGuide:

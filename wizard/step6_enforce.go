@@ -11,15 +11,21 @@ import (
 )
 
 // Step 6: optionally enforce SSO for participants. Turning it on asks for
-// confirmation; the backend's guard refuses it until an IdP has passed a
-// test, and the refusal is shown as is.
+// confirmation, unless the backend's enforcement check already says the
+// guard would refuse: then the refusal and its reason show at once, with
+// nothing to confirm. The guard still decides when Yes is chosen.
 
 type enforceStep struct {
-	focus    int // 0 the switch, 1 Finish
-	confirm  bool
-	yes      bool
-	working  bool
-	refusal  string
+	focus   int // 0 the switch, 1 Finish
+	confirm bool
+	yes     bool
+	working bool
+	refusal string
+	// early: the refusal came from the check, before any attempt; a fresh
+	// check that allows enforcement clears it. deciding: the on/off key
+	// waits for a fresh check to either refuse or ask to confirm.
+	early    bool
+	deciding bool
 	accounts []model.Account
 	// check is the store's enforcement check for participants: who would
 	// be locked out. listing shows those accounts instead of the switch.
@@ -54,7 +60,12 @@ func (s *enforceStep) loadCheck(m *Model) tea.Cmd {
 }
 
 func (s *enforceStep) enter(m *Model) tea.Cmd {
-	s.confirm, s.listing = false, false
+	s.confirm, s.listing, s.deciding = false, false, false
+	if s.early {
+		// An up-front refusal answered a key press; coming back, the
+		// preview line says why instead.
+		s.refusal, s.early = "", false
+	}
 	b := m.b
 	return tea.Batch(m.call(func(ctx context.Context) tea.Msg {
 		list, err := b.Accounts(ctx)
@@ -75,7 +86,7 @@ func (s *enforceStep) status(m *Model) status {
 }
 
 func (s *enforceStep) set(m *Model, on bool) tea.Cmd {
-	s.working, s.refusal = true, ""
+	s.working, s.refusal, s.early = true, "", false
 	b := m.b
 	return m.call(func(ctx context.Context) tea.Msg {
 		return enforcedMsg{on: on, err: b.SetEnforced(ctx, model.AudienceParticipants, on)}
@@ -90,15 +101,31 @@ func (s *enforceStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, false
 	case enforceCheckMsg:
+		deciding := s.deciding
+		s.deciding = false
 		if msg.err != nil {
 			s.checkErr = "Could not tell who would be locked out: " + humanErr(msg.err)
+			if deciding {
+				// The guard still decides once Yes is chosen.
+				s.confirm, s.yes = true, false
+			}
 			return nil, false
 		}
 		c := msg.check
 		s.check, s.checkErr = &c, ""
+		switch {
+		case deciding && c.Refusal != "":
+			s.refusal, s.early = c.Refusal, true
+		case deciding:
+			s.confirm, s.yes, s.refusal, s.early = true, false, "", false
+		case s.early && c.Refusal == "":
+			s.refusal, s.early = "", false
+		case s.early:
+			s.refusal = c.Refusal
+		}
 		return nil, false
 	case enforcedMsg:
-		s.working = false
+		s.working, s.early = false, false
 		if msg.err != nil {
 			s.refusal = humanErr(msg.err)
 			return tea.Batch(m.loadData(), s.loadCheck(m)), false
@@ -117,14 +144,21 @@ func (s *enforceStep) update(m *Model, msg tea.Msg) (tea.Cmd, bool) {
 }
 
 func (s *enforceStep) toggle(m *Model) tea.Cmd {
-	if s.working {
+	if s.working || s.deciding {
 		return nil
 	}
 	if m.settings.EnforceParticipants {
 		// Turning off is always safe: no confirmation.
 		return s.set(m, false)
 	}
-	s.confirm, s.yes, s.refusal = true, false, ""
+	if s.check == nil || s.check.Refusal != "" {
+		// The last check refused (or is not in yet): read it again, since
+		// an IdP may have passed a test meanwhile, and then either refuse
+		// at once, with nothing to confirm, or ask to confirm.
+		s.deciding = true
+		return s.loadCheck(m)
+	}
+	s.confirm, s.yes, s.refusal, s.early = true, false, "", false
 	return nil
 }
 
@@ -207,6 +241,8 @@ func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
 	out = append(out, m.st.faint.Render(truncate("    When on, every sign-up and sign-in needs SSO.", w)))
 	if s.working {
 		out = append(out, m.st.faint.Render("    saving…"))
+	} else if s.deciding {
+		out = append(out, m.st.faint.Render("    checking…"))
 	}
 	if !m.settings.SSOParticipants {
 		out = append(out, m.st.warn.Render(truncate("    ⚠ SSO for participants is off (step 2).", w)))
@@ -269,9 +305,18 @@ func (s *enforceStep) view(m *Model, w, h int) (string, []string) {
 		out = append(out, "", "Turn on?  "+yes+"  "+no)
 		return "6 · Enforce SSO", out
 	}
-	if tested == 0 && !on {
-		out = append(out, wrap(m.st.faint.Render("Enforcement is refused until at least one IdP has passed a test in step 5."), w)...)
-		out = append(out, "")
+	if !on && s.refusal == "" {
+		// Say beforehand why turning it on would be refused.
+		why := ""
+		if s.check != nil {
+			why = s.check.Refusal
+		} else if tested == 0 {
+			why = "Enforcement is refused until at least one IdP has passed a test in step 5."
+		}
+		if why != "" {
+			out = append(out, wrap(m.st.faint.Render(why), w)...)
+			out = append(out, "")
+		}
 	}
 	fin := " Finish "
 	if s.focus == 1 {

@@ -107,9 +107,10 @@ func TestWholeWizardWithDemoIdP(t *testing.T) {
 	press("enter")
 	waitScreen("6 · Enforce SSO", "demo has not passed a test yet")
 	press("space")
-	waitScreen("Turn on SSO enforcement for participants?", "email/password sign-up and sign-in stop")
-	press("y")
-	s := waitScreen("✗ Refused:")
+	s := waitScreen("✗ Refused:", "Run a test login in")
+	if strings.Contains(s, "Turn on SSO enforcement") {
+		t.Errorf("a refused switch must not ask to confirm:\n%s", s)
+	}
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("Refused")) },
 		teatest.WithDuration(20*time.Second))
 	if st, err := e.st.Settings(e.ctx); err != nil || st.EnforceParticipants {

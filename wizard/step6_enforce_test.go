@@ -1,0 +1,70 @@
+package wizard_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"ssowizard/sso"
+	"ssowizard/store/model"
+	"ssowizard/wizard"
+)
+
+// TestEnforceRefusedUpFront: before any IdP has passed a test, the on/off
+// key shows the refusal, its reason and what to do at once, without asking
+// to confirm first; once a test login passed (here while step 6 is open),
+// the same key asks to confirm, and Yes enforces.
+func TestEnforceRefusedUpFront(t *testing.T) {
+	e := newEnv(t)
+	e.setup(t)
+	e.addDemoIdP(t)
+	if err := e.b.SetSSO(e.ctx, model.AudienceParticipants, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.b.SetWizardStep(e.ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, wizard.New(e.ctx, e.b, e.opts()), 80, 24)
+	h.signIn("ana@acme.org", "correct horse")
+	s := h.waitFor("6 · Enforce SSO", "demo has not passed a test yet")
+	if !strings.Contains(s, "no identity provider has") {
+		t.Errorf("step 6 should say beforehand why enforcing would be refused:\n%s", s)
+	}
+
+	h.press("space")
+	s = h.waitFor("✗ Refused: SSO can't be enforced yet", "Run a test login in")
+	if strings.Contains(s, "Turn on") {
+		t.Errorf("a refused switch must not ask to confirm:\n%s", s)
+	}
+	if f := footerOf(s); !strings.Contains(f, "space on/off") || !strings.Contains(f, "esc back") {
+		t.Errorf("after the refusal the step keeps its keys:\n%s", s)
+	}
+	checkFits(t, s, 80, 24)
+	if st, _ := e.st.Settings(e.ctx); st.EnforceParticipants {
+		t.Fatal("enforced before any test passed")
+	}
+
+	// A test login passes while step 6 is open.
+	sp, err := e.b.StartListener(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+	defer cancel()
+	if res, err := sso.NewDemoBrowser().SignUp(ctx, sp.MenteeURL, "demo", "maya", sso.DemoBreakNone); err != nil || res.ACSStatus != http.StatusSeeOther {
+		t.Fatalf("test login: %+v %v", res, err)
+	}
+	h.press("space")
+	s = h.waitFor("Turn on SSO enforcement for participants?", "Turn on?  ")
+	if strings.Contains(s, "Refused") {
+		t.Errorf("the refusal should be gone once an IdP passed a test:\n%s", s)
+	}
+	checkFits(t, s, 80, 24)
+	h.press("y")
+	h.waitFor("SSO is now enforced for participants.", "● on")
+	if st, _ := e.st.Settings(e.ctx); !st.EnforceParticipants {
+		t.Fatal("Yes should enforce SSO")
+	}
+}
