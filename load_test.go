@@ -38,7 +38,7 @@ func TestLoadSPInitiated(t *testing.T) {
 	}
 	seconds := envInt("SSOWIZARD_LOAD_SECONDS", 20)
 	clients := envInt("SSOWIZARD_LOAD_CLIENTS", 8)
-	maxRate := envInt("SSOWIZARD_LOAD_MAX_RATE", 600) // logins prepared per second of window
+	maxRate := envInt("SSOWIZARD_LOAD_MAX_RATE", 1000) // logins prepared per second of window
 	total := seconds * maxRate
 
 	db := filepath.Join(t.TempDir(), "load.db")

@@ -187,7 +187,7 @@ func TestMigration0007KeepsRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := &Store{clock: &model.FixedClock{T: t0}, db: db}
+	old := &Store{clock: &model.FixedClock{T: t0}, db: db, wdb: db}
 	if err := old.migrateUpTo(ctx, 6); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ var cachedQueries = []string{qIdPForLogin, qPurgeRequests, qSaveRequest, qTakeRe
 func (s *Store) prepareStmts(ctx context.Context) error {
 	s.stmts = make(map[string]*sql.Stmt, len(cachedQueries))
 	for _, q := range cachedQueries {
-		st, err := s.db.PrepareContext(ctx, q)
+		st, err := s.wdb.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("store: preparing a statement: %w", err)
 		}

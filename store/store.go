@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,12 +33,16 @@ type Store struct {
 	// nextRequestPurge and nextSeenPurge time the login path's deletion of
 	// expired pending requests and seen assertion IDs (see purgeDue).
 	nextRequestPurge, nextSeenPurge atomic.Int64
-	// writeMu queues this process's write transactions in Go. SQLite lets
-	// one writer in at a time anyway; without the queue the others would
-	// wait in SQLite's busy handler, which sleeps in steps of milliseconds,
-	// far longer than a login's transaction (a fraction of one). Other
-	// processes still wait under busy_timeout.
-	writeMu sync.Mutex
+	// wdb is one connection that every write transaction of this process
+	// uses, and the login path's reads (its prepared statements live
+	// there). Writes queue for it in Go: SQLite lets one writer in at a
+	// time anyway, and its busy handler would make the others sleep in
+	// steps of milliseconds, far longer than a login's transaction. And
+	// one connection keeps its page cache: in WAL mode a connection drops
+	// its whole cache whenever another connection has written, so writes
+	// spread over a pool re-read every page they touch (about half of a
+	// login's commit time). Other processes still wait under busy_timeout.
+	wdb *sql.DB
 }
 
 // Open opens (creating it with mode 0600 if needed) the database at path,
@@ -72,17 +75,24 @@ func Open(ctx context.Context, path string, clock model.Clock) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", abs, err)
 	}
-	s := &Store{clock: clock, db: db, path: abs}
-	if err := db.PingContext(ctx); err != nil {
+	wdb, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: opening %s: %w", abs, err)
 	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	s := &Store{clock: clock, db: db, wdb: wdb, path: abs}
+	if err := db.PingContext(ctx); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("store: opening %s: %w", abs, err)
+	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	if err := restrictFiles(abs); err != nil {
-		db.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	if err := s.prepareStmts(ctx); err != nil {
@@ -123,7 +133,11 @@ func (s *Store) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
-	return s.db.Close()
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	return errors.Join(s.wdb.Close(), s.db.Close())
 }
 
 // Clock returns the store's clock.
@@ -138,9 +152,7 @@ func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 // tx runs fn in one (immediate) transaction: committed when fn returns nil,
 // rolled back otherwise, so a failed change leaves nothing half-written.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
