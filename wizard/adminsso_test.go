@@ -206,15 +206,7 @@ func TestEnforceShowsWhoWouldBeLockedOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sp, err := e.b.StartListener(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
-	defer cancel()
-	if res, err := sso.NewDemoBrowser().SignUp(ctx, sp.MenteeURL, "demo", "maya", sso.DemoBreakNone); err != nil || res.ACSStatus != http.StatusSeeOther {
-		t.Fatalf("test login: %+v %v", res, err)
-	}
+	e.demoTestLogin(t)
 	if err := e.b.SetWizardStep(e.ctx, 6); err != nil {
 		t.Fatal(err)
 	}

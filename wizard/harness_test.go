@@ -2,6 +2,7 @@ package wizard_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"ssowizard/cli"
+	"ssowizard/sso"
 	"ssowizard/store"
 	"ssowizard/store/model"
 	"ssowizard/wizard"
@@ -58,6 +60,21 @@ func (e *env) setup(t *testing.T) {
 	t.Helper()
 	if _, err := e.b.Setup(e.ctx, "Acme Mentoring", "ana@acme.org", "correct horse"); err != nil {
 		t.Fatalf("Setup: %v", err)
+	}
+}
+
+// demoTestLogin starts the SP listener and signs maya up through the
+// mentee link and the demo IdP, as a person testing in step 5 would.
+func (e *env) demoTestLogin(t *testing.T) {
+	t.Helper()
+	sp, err := e.b.StartListener(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+	defer cancel()
+	if res, err := sso.NewDemoBrowser().SignUp(ctx, sp.MenteeURL, "demo", "maya", sso.DemoBreakNone); err != nil || res.ACSStatus != http.StatusSeeOther {
+		t.Fatalf("test login: %+v %v", res, err)
 	}
 }
 

@@ -1,13 +1,9 @@
 package wizard_test
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"ssowizard/sso"
 	"ssowizard/store/model"
 	"ssowizard/wizard"
 )
@@ -47,15 +43,7 @@ func TestEnforceRefusedUpFront(t *testing.T) {
 	}
 
 	// A test login passes while step 6 is open.
-	sp, err := e.b.StartListener(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
-	defer cancel()
-	if res, err := sso.NewDemoBrowser().SignUp(ctx, sp.MenteeURL, "demo", "maya", sso.DemoBreakNone); err != nil || res.ACSStatus != http.StatusSeeOther {
-		t.Fatalf("test login: %+v %v", res, err)
-	}
+	e.demoTestLogin(t)
 	h.press("space")
 	s = h.waitFor("Turn on SSO enforcement for participants?", "Turn on?  ")
 	if strings.Contains(s, "Refused") {

@@ -6,7 +6,7 @@
 //
 // Derived from xml-roundtrip-validator's validator.go, Copyright Mattermost,
 // Inc., under the Apache License 2.0 (LICENSE-xml-roundtrip-validator.txt).
-// Changed: Validate's reader plumbing replaced by ValidateBytes; CheckToken
+// Changed: Validate and its reader plumbing replaced by ValidateBytes; CheckToken
 // turned into checker.check, which keeps its bufio.Writer. Not used by
 // ssowizard: a benchmark module only.
 package rtv
@@ -15,7 +15,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -45,160 +44,6 @@ func (err XMLValidationError) Error() string {
 
 func (err XMLValidationError) Unwrap() error {
 	return err.err
-}
-
-// Validate makes sure the given XML bytes survive round trips through encoding/xml without mutations
-func Validate(xmlReader io.Reader) error {
-	xmlBuffer := &bytes.Buffer{}
-	xmlReader = &byteReader{io.TeeReader(xmlReader, xmlBuffer)}
-	decoder := xml.NewDecoder(xmlReader)
-	decoder.Strict = false
-	decoder.CharsetReader = func(charset string, input io.Reader) (io.Reader, error) { return input, nil }
-	offset := int64(0)
-	for {
-		token, err := decoder.RawToken()
-		if err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if err := CheckToken(token); err != nil {
-			xmlBytes := xmlBuffer.Bytes()
-			line := bytes.Count(xmlBytes[0:offset], []byte{'\n'}) + 1
-			lineStart := int64(bytes.LastIndexByte(xmlBytes[0:offset], '\n')) + 1
-			column := offset - lineStart + 1
-			return XMLValidationError{
-				Start:  offset,
-				End:    decoder.InputOffset(),
-				Line:   int64(line),
-				Column: column,
-				err:    err,
-			}
-		}
-		offset = decoder.InputOffset()
-	}
-}
-
-// ValidateAll is like Validate, but instead of returning after the first error,
-// it accumulates errors and validates the entire document
-func ValidateAll(xmlReader io.Reader) []error {
-	xmlBuffer := &bytes.Buffer{}
-	xmlReader = io.TeeReader(xmlReader, xmlBuffer)
-	errs := []error{}
-	offset := int64(0)
-	line := int64(1)
-	column := int64(1)
-	for {
-		err := Validate(xmlReader)
-		if err == nil {
-			// reached the end with no additional errors
-			break
-		}
-		validationError := XMLValidationError{}
-		if errors.As(err, &validationError) {
-			// validation errors contain line numbers and offsets, but
-			// these offsets are based on the offset where Validate
-			// was called, so they need to be adjusted to accordingly
-			validationError.Start += offset
-			validationError.End += offset
-			if validationError.Line == 1 {
-				validationError.Column += column - 1
-			}
-			validationError.Line += line - 1
-			errs = append(errs, validationError)
-			xmlBytes := xmlBuffer.Bytes()
-			offset += int64(len(xmlBytes))
-			newLines := int64(bytes.Count(xmlBytes, []byte("\n")))
-			line += newLines
-			if newLines > 0 {
-				column = int64(len(xmlBytes) - bytes.LastIndex(xmlBytes, []byte("\n")))
-			} else {
-				column += int64(len(xmlBytes))
-			}
-			xmlBuffer.Reset()
-		} else {
-			// this was not a validation error, but likely
-			// completely unparseable XML instead; no point
-			// in trying to continue
-			errs = append(errs, err)
-			break
-		}
-	}
-	return errs
-}
-
-// bufio implements a ByteReader but we explicitly don't want any buffering
-type byteReader struct {
-	r io.Reader
-}
-
-func (r *byteReader) ReadByte() (byte, error) {
-	var p [1]byte
-	n, err := r.r.Read(p[:])
-
-	// The doc for the io.ByteReader interface states:
-	//   If ReadByte returns an error, no input byte was consumed, and the returned byte value is undefined.
-	// So if a byte is actually extracted from the reader, and we want to return it, we mustn't return the error.
-	if n > 0 {
-		// this byteReader is only used in the context of the Validate() function,
-		// we deliberately choose to completely ignore the error in this case.
-		// return the byte extracted from the reader
-		return p[0], nil
-	}
-
-	return 0, err
-}
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	return r.r.Read(p)
-}
-
-// CheckToken computes a round trip for a given xml.Token and returns an
-// error if the newly calculated token differs from the original
-func CheckToken(before xml.Token) error {
-	buffer := &bytes.Buffer{}
-	encoder := xml.NewEncoder(buffer)
-
-	switch t := before.(type) {
-	case xml.EndElement:
-		// xml.Encoder expects matching StartElements for all EndElements
-		if err := encoder.EncodeToken(xml.StartElement{Name: t.Name}); err != nil {
-			return err
-		}
-	}
-
-	if err := encoder.EncodeToken(before); err != nil {
-		return err
-	}
-	if err := encoder.Flush(); err != nil {
-		return err
-	}
-	encoded := buffer.Bytes()
-	decoder := xml.NewDecoder(bytes.NewReader(encoded))
-	decoder.CharsetReader = func(charset string, input io.Reader) (io.Reader, error) { return input, nil }
-
-	switch before.(type) {
-	case xml.EndElement:
-		// throw away the StartElement we added above
-		if _, err := decoder.RawToken(); err != nil {
-			return err
-		}
-	}
-
-	after, err := decoder.RawToken()
-	if err != nil {
-		return err
-	}
-
-	if !tokenEquals(before, after) {
-		return XMLRoundtripError{before, after, nil}
-	}
-	offset := decoder.InputOffset()
-	if offset != int64(len(encoded)) {
-		// this is likely unreachable, but just in case
-		return XMLRoundtripError{before, after, encoded[offset:]}
-	}
-	return nil
 }
 
 func tokenEquals(before, after xml.Token) bool {
