@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -323,7 +324,7 @@ func (b *Backend) StartListener(ctx context.Context) (wizard.SPInfo, error) {
 				if err := b.startDemoLocked(ctx, addr, "stop the program using it"); err != nil {
 					// The SP runs anyway. Another ssowizard (serve, demo-idp)
 					// on the same database may already serve this demo IdP.
-					if !demoServedAt(ctx, addr, i.EntityID) {
+					if !demoServedAt(ctx, addr, i) {
 						warning = fmt.Sprintf("The built-in demo IdP could not start: %s. Logins through it fail until "+
 							"it runs on %s, the address its saved metadata names (ssowizard demo-idp --addr %s).",
 							oneLine(err), addr, addr)
@@ -340,7 +341,7 @@ func (b *Backend) StartListener(ctx context.Context) (wizard.SPInfo, error) {
 
 // demoServedAt tells whether addr already serves the demo IdP with this
 // entity ID (e.g. `serve` or `demo-idp` on the same database).
-func demoServedAt(ctx context.Context, addr, entityID string) bool {
+func demoServedAt(ctx context.Context, addr string, idp model.IdP) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metadata", nil)
@@ -361,7 +362,17 @@ func demoServedAt(ctx context.Context, addr, entityID string) bool {
 		return false
 	}
 	ent, err := doc.Select("")
-	return err == nil && ent.EntityID == entityID
+	if err != nil || ent.EntityID != idp.EntityID {
+		return false
+	}
+	// The entity ID is only the address: a demo IdP of another database
+	// would match it. The signing key is what makes it this one.
+	for _, c := range ent.Certs {
+		if slices.Contains(idp.SigningCerts, c.Base64) {
+			return true
+		}
+	}
+	return false
 }
 
 // AttemptsAfter implements wizard.Backend.

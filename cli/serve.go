@@ -178,7 +178,7 @@ func (a *app) startDemoIfConfigured(ctx context.Context, addr string) (d *runnin
 		hint := fmt.Sprintf("the demo IdP %q is served at the address its metadata names. If another process "+
 			"(such as ssowizard demo-idp --addr %s) already serves it there, nothing needs doing; otherwise free that address and restart serve", i.Name, addr)
 		d, err = startDemoOn(ctx, a.st, addr, a.env.Clock, hint)
-		if err != nil && errors.Is(err, syscall.EADDRINUSE) && demoServedAt(ctx, addr, i.EntityID) {
+		if err != nil && errors.Is(err, syscall.EADDRINUSE) && demoServedAt(ctx, addr, i) {
 			return nil, addr, nil
 		}
 		return d, "", err

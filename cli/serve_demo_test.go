@@ -50,6 +50,18 @@ func TestServeDemoIdPAddressTaken(t *testing.T) {
 		t.Fatalf("demo-idp exited with %d", code)
 	}
 
+	// The demo IdP of another database (another key) on that address is
+	// not this one: its signatures would all be refused, so serve warns.
+	time.Sleep(50 * time.Millisecond)
+	otherDB := filepath.Join(t.TempDir(), "other.db")
+	stopOther, _ := background(t, otherDB, "http://"+demoAddr+"/metadata", "demo-idp", "--addr", demoAddr)
+	if out := serve(); !strings.Contains(out, "warning: the built-in demo IdP") || strings.Contains(out, "already served") {
+		t.Errorf("another database's demo IdP on %s passed for this one:\n%s", demoAddr, out)
+	}
+	if code := stopOther(); code != 0 {
+		t.Fatalf("the other demo-idp exited with %d", code)
+	}
+
 	// Something unrelated now holds the demo IdP's address.
 	time.Sleep(50 * time.Millisecond)
 	ln, err := net.Listen("tcp", demoAddr)

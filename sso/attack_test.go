@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -580,6 +581,24 @@ func TestAttackControls(t *testing.T) {
 	s := e.demoSpec(reqID)
 	s.SignResponse = false
 	post(encryptAssertion(t, mustBuild(t, s), e.sp.SigningCert(), "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"), relay)
+
+	// Well-formed variants of the document that the new well-formedness
+	// refusals (content after the root, encodings) must not catch: a
+	// UTF-8 byte order mark, a lower-case utf-8 declaration, no
+	// declaration, white space after the root.
+	for i, edit := range []func([]byte) []byte{
+		func(b []byte) []byte { return append([]byte("\xef\xbb\xbf"), b...) },
+		func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`encoding="UTF-8"`), []byte(`encoding='utf-8'`), 1)
+		},
+		func(b []byte) []byte { _, rest, _ := bytes.Cut(b, []byte("?>")); return rest },
+		func(b []byte) []byte { return append(b, "\r\n \n"...) },
+	} {
+		reqID, relay := e.startLogin("demo", model.RoleMentee)
+		s := e.demoSpec(reqID)
+		s.Attributes[0].Values = []string{fmt.Sprintf("variant%d@demo.example", i)}
+		post(edit(mustBuild(t, s)), relay)
+	}
 
 	// A signed value with a dot-suffix but no comment is read whole.
 	reqID, relay = e.startLogin("demo", model.RoleMentor)

@@ -44,7 +44,7 @@ var knownHints = map[string]productHints{
 // unsignedFix is what to do about an unsigned response from this product.
 func (h productHints) unsignedFix() string {
 	if h.product == knownHints["demo"].product {
-		return "The built-in demo IdP always signs unless its \"unsigned\" choice is picked: this response was made or changed elsewhere. Sign in again from the join page."
+		return "The built-in demo IdP signs every response unless its \"not signed\" choice is picked, which sends this on purpose to test the refusal. For a login that works, sign in again and choose a persona without a \"Broken\" choice."
 	}
 	return "In " + h.product + ", sign the assertion or the response (" + h.signing + ")."
 }

@@ -955,7 +955,8 @@ func readTree(raw []byte) (*xnode, *etree.Document, *CheckError) {
 		case *etree.Element:
 			roots++
 		case *etree.CharData:
-			if strings.TrimSpace(t.Data) != "" {
+			// White space, and a byte order mark (etree keeps it as text).
+			if strings.TrimSpace(strings.ReplaceAll(t.Data, "\ufeff", "")) != "" {
 				roots = 2
 			}
 		}
@@ -1164,7 +1165,7 @@ func precheckTruncated(raw []byte) *CheckError {
 			return nil
 		}
 	}
-	return &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML: it does not end with the end tag of its root element (it looks truncated).",
+	return &CheckError{Check: CheckXML, Reason: "The SAML response is not well-formed XML: it does not end with the end tag of its root element (it was cut short, or something follows it).",
 		Expected: "</" + root + "> at the end", Received: "…" + string(bytes.ToValidUTF8(tailOf(end, 40), []byte("?"))),
 		Fix: "Check what is posting to the ACS URL: it must be the IdP's whole SAML response."}
 }

@@ -36,7 +36,7 @@ func CheckEmail(s string) error {
 		return fmt.Errorf("%q is not an email address: the part before @ must not start or end with a dot, have two dots in a row, or be longer than 64 characters", s)
 	}
 	if !strings.Contains(domain, ".") || !validDomain(domain) {
-		return fmt.Errorf("%q is not an email address: the part after @ must be a domain such as example.org (no dot at either end)", s)
+		return fmt.Errorf("%q is not an email address: the part after @ must be a domain such as example.org (names of letters, digits and hyphens joined by single dots, none at either end)", s)
 	}
 	return nil
 }
