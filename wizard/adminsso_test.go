@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"ssowizard/sso"
-	"ssowizard/sso/metadata"
 	"ssowizard/store"
 	"ssowizard/store/model"
 	"ssowizard/wizard"
@@ -23,17 +22,7 @@ func (e *env) addDemoIdP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := metadata.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := doc.Select("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.b.AddIdP(e.ctx, ent.ToIdP("demo", raw, "built-in demo IdP")); err != nil {
-		t.Fatal(err)
-	}
+	e.addIdP(t, "demo", raw, "built-in demo IdP")
 }
 
 // TestSignInWithAdminSSO signs into the wizard through the demo IdP: the

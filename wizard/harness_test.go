@@ -15,6 +15,7 @@ import (
 
 	"ssowizard/cli"
 	"ssowizard/sso"
+	"ssowizard/sso/metadata"
 	"ssowizard/store"
 	"ssowizard/store/model"
 	"ssowizard/wizard"
@@ -60,6 +61,23 @@ func (e *env) setup(t *testing.T) {
 	t.Helper()
 	if _, err := e.b.Setup(e.ctx, "Acme Mentoring", "ana@acme.org", "correct horse"); err != nil {
 		t.Fatalf("Setup: %v", err)
+	}
+}
+
+// addIdP saves the IdP that metadata raw describes through the backend,
+// as the wizard's add flow does.
+func (e *env) addIdP(t *testing.T, name string, raw []byte, source string) {
+	t.Helper()
+	doc, err := metadata.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent, err := doc.Select("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.b.AddIdP(e.ctx, ent.ToIdP(name, raw, source)); err != nil {
+		t.Fatal(err)
 	}
 }
 

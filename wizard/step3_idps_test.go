@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"ssowizard/sso/metadata"
 )
 
 // before fails unless first shows on the screen above then.
@@ -35,17 +34,7 @@ func TestIdPListDemoKeyAndSavedNotice(t *testing.T) {
 	now := e.clock.Now()
 	key, cert := selfSigned(t, "acme IdP", now.AddDate(-1, 0, 0), now.Add(365*24*time.Hour))
 	raw := signedIdPMetadata(t, "https://idp.acme.org", cert, key, cert)
-	doc, err := metadata.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := doc.Select("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.b.AddIdP(e.ctx, ent.ToIdP("acme", raw, "acme.xml")); err != nil {
-		t.Fatal(err)
-	}
+	e.addIdP(t, "acme", raw, "acme.xml")
 	h.press("esc", "enter")
 	h.waitFor("▸ 3 Identity providers", "▸ acme")
 	h.press("?")
