@@ -97,10 +97,14 @@ func (n *xnode) child(ns, tag string) *xnode {
 	return nil
 }
 
-// attr is the value of the attribute key without prefix, or "".
+// attr is the value of the first attribute named key, whatever its prefix,
+// or "": exactly what etree's SelectAttrValue(key, "") returns, which is how
+// goxmldsig reads Algorithm attributes. Reading them any other way would let
+// a prefixed twin (x:Algorithm) show these checks one algorithm and the
+// signature verifier another.
 func (n *xnode) attr(key string) string {
 	for i := range n.attrs {
-		if n.attrs[i].prefix == "" && n.attrs[i].local == key {
+		if n.attrs[i].local == key {
 			return n.attrs[i].value
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 )
@@ -147,5 +148,32 @@ func TestScanXMLGivesUp(t *testing.T) {
 		if _, _, ok := scanXML([]byte(s)); ok {
 			t.Errorf("scanXML read %.60q itself", s)
 		}
+	}
+}
+
+// TestSHA1BehindAPrefixedTwin: the SHA-1 policy reads SignatureMethod's
+// Algorithm as goxmldsig does (the first attribute of that name, any
+// prefix), so a prefixed twin cannot show it SHA-256 while the verifier
+// uses SHA-1.
+func TestSHA1BehindAPrefixedTwin(t *testing.T) {
+	in, _ := benchValidateInput(t)
+	idpKey, _, _ := keys(t)
+	s := benchSpec(idpKey, in.Now.Add(-30*time.Second), in.RequestID, "maya@bench.example")
+	s.SHA1 = true
+	raw := mustBuild(t, s)
+	doc := string(raw)
+	for sha1, sha256 := range map[string]string{
+		`Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"`: `Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"`,
+		`Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"`:     `Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"`,
+	} {
+		if !strings.Contains(doc, sha1) {
+			t.Fatalf("the SHA-1 response names no %s", sha1)
+		}
+		doc = strings.ReplaceAll(doc, sha1, `xmlns:x="urn:x" x:`+sha1+` `+sha256)
+	}
+	in.Response = []byte(doc)
+	_, ce := Validate(in)
+	if ce == nil || ce.Check != CheckSignature || !strings.Contains(ce.Reason, "SHA-1") {
+		t.Fatalf("want the SHA-1 refusal, got %+v", ce)
 	}
 }
