@@ -4,19 +4,27 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"ssowizard/store/model"
 )
 
 // CheckDomain refuses an email outside the IdP's configured domains.
 const CheckDomain = "domain"
 
-// emailDomain is the lower-case domain of an email ("" when none).
+// emailDomain is the lower-case domain of an email ("" when none), in
+// the ASCII (punycode) form IdP domains are stored in: jürgen@bücher.example
+// is of xn--bcher-kva.example.
 func emailDomain(email string) string {
 	at := strings.LastIndexByte(email, '@')
 	if at < 0 {
 		return ""
 	}
-	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(email[at+1:])), ".")
+	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(email[at+1:])), ".")
+	if a, err := idna.Lookup.ToASCII(d); err == nil {
+		return a
+	}
+	return d
 }
 
 // DomainAllowed tells whether the IdP may sign in email: always when it has

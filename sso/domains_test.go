@@ -106,3 +106,17 @@ func TestJoinRoutesByDeclaredDomain(t *testing.T) {
 		t.Errorf("cy@other.org: %d %q, want the join page", st, loc)
 	}
 }
+
+// TestDomainAllowedIDN: an email of an internationalized domain matches
+// the domain as stored (ASCII), whichever form the email is written in.
+func TestDomainAllowedIDN(t *testing.T) {
+	idp := model.IdP{Name: "b", Domains: []string{"xn--bcher-kva.example"}}
+	for email, want := range map[string]bool{
+		"jürgen@bücher.example": true, "jürgen@BÜCHER.example": true, "x@xn--bcher-kva.example": true,
+		"x@bucher.example": false, "x@bücher.example.evil": false,
+	} {
+		if got := DomainAllowed(idp, email); got != want {
+			t.Errorf("DomainAllowed(%q) = %v, want %v", email, got, want)
+		}
+	}
+}

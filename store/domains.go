@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"ssowizard/store/model"
 )
 
@@ -17,8 +19,9 @@ import (
 const maxDomains = 50
 
 // NormalizeDomains trims, lower-cases, de-duplicates and sorts email
-// domains ("@Acme.org" becomes "acme.org"), and refuses anything that is
-// not a plain DNS name with at least one dot.
+// domains ("@Acme.org" becomes "acme.org", "bücher.example" becomes
+// "xn--bcher-kva.example"), and refuses anything that is not a DNS name
+// with at least one dot.
 func NormalizeDomains(in []string) ([]string, error) {
 	out := []string{}
 	for _, d := range in {
@@ -27,6 +30,11 @@ func NormalizeDomains(in []string) ([]string, error) {
 		d = strings.TrimSuffix(d, ".")
 		if d == "" {
 			continue
+		}
+		// Internationalized names are kept in their ASCII (punycode) form,
+		// the one logins are compared in (sso.DomainAllowed).
+		if a, err := idna.Lookup.ToASCII(d); err == nil {
+			d = a
 		}
 		if !validDomain(d) {
 			return nil, fmt.Errorf("%q is not an email domain: write it like acme.org (no @, no scheme, no path)", d)

@@ -55,3 +55,19 @@ func TestSetIdPDomains(t *testing.T) {
 		t.Errorf("after UpdateIdP: %v %q signs=%v %v", up.Domains, up.SignRequests, up.SignsRequests(), err)
 	}
 }
+
+// TestNormalizeDomainsIDN: internationalized domains are kept in the ASCII
+// form logins are compared in; a malformed one is still refused.
+func TestNormalizeDomainsIDN(t *testing.T) {
+	got, err := NormalizeDomains([]string{"Bücher.Example", "xn--bcher-kva.example", "@ΠΑΡΆΔΕΙΓΜΑ.δοκιμή"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"xn--bcher-kva.example", "xn--hxajbheg2az3al.xn--jxalpdlp"}
+	if !slices.Equal(got, want) {
+		t.Errorf("NormalizeDomains = %q, want %q", got, want)
+	}
+	if _, err := NormalizeDomains([]string{"bü cher.example"}); err == nil {
+		t.Error("a domain with a space was accepted")
+	}
+}
