@@ -83,6 +83,13 @@ func TestSetupValidatesThenSavesAndMovesOn(t *testing.T) {
 	for range "not-an-email" {
 		h.press("backspace")
 	}
+	// The form says what is wrong, not only that something is.
+	h.typ("ana@acme.org.")
+	h.press("enter")
+	h.waitFor("the part after @ must be a")
+	for range "ana@acme.org." {
+		h.press("backspace")
+	}
 	h.typ("ana@acme.org")
 	h.press("enter")
 	h.waitFor("┃ Password")

@@ -83,8 +83,8 @@ func validEmail(v string) error {
 	if v == "" {
 		return errors.New("enter an email address")
 	}
-	if model.CheckEmail(v) != nil {
-		return errors.New("enter an email address such as ana@example.org")
+	if p := model.EmailProblem(v); p != "" {
+		return errors.New("enter an email address such as ana@example.org (" + strings.TrimSuffix(p, ", e.g. ada@example.org") + ")")
 	}
 	return nil
 }

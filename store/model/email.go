@@ -17,28 +17,43 @@ import (
 // like eve@evil.example@demo.example or eve@demo.example. would otherwise
 // be a different account than the one its domain policy means.
 func CheckEmail(s string) error {
-	if s == "" {
+	switch p := EmailProblem(s); {
+	case p == "":
+		return nil
+	case s == "":
 		return errors.New("email is empty: enter an address such as ada@example.org")
+	case len(s) > 254:
+		return errors.New("email is too long: " + p)
+	default:
+		return fmt.Errorf("%q is not an email address: %s", s, p)
+	}
+}
+
+// EmailProblem is CheckEmail's reason alone, without the address: "" when
+// s is an email address this product accepts.
+func EmailProblem(s string) string {
+	if s == "" {
+		return "it is empty"
 	}
 	if len(s) > 254 {
-		return errors.New("email is too long: at most 254 characters")
+		return "at most 254 characters"
 	}
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("<>\",;()[]\\:", r)
 	}) {
-		return fmt.Errorf("%q is not an email address: it contains spaces or punctuation that addresses can't", s)
+		return "it contains spaces or punctuation that addresses can't"
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
-		return fmt.Errorf("%q is not an email address: expected name@domain, e.g. ada@example.org", s)
+		return "expected name@domain, e.g. ada@example.org"
 	}
 	if len(local) > 64 || strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
-		return fmt.Errorf("%q is not an email address: the part before @ must not start or end with a dot, have two dots in a row, or be longer than 64 characters", s)
+		return "the part before @ must not start or end with a dot, have two dots in a row, or be longer than 64 characters"
 	}
 	if !strings.Contains(domain, ".") || !validDomain(domain) {
-		return fmt.Errorf("%q is not an email address: the part after @ must be a domain such as example.org (names of letters, digits and hyphens joined by single dots, none at either end)", s)
+		return "the part after @ must be a domain such as example.org (names of letters, digits and hyphens joined by single dots, none at either end)"
 	}
-	return nil
+	return ""
 }
 
 func validDomain(d string) bool {
