@@ -125,6 +125,11 @@ func TestGuardRailsBreakGlassAndAuditTrail(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "1 admin(s)") { // ana@acme.org: no acme.org IdP
 		t.Fatalf("admin enforce: %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// SSO for admins can't then be turned off under enforcement: admins
+	// would have neither SSO nor passwords.
+	if r := runAt(t, db, now, "sso", "disable", "--for", "admins"); r.code != ExitRefused || !strings.Contains(r.stderr, "enforcement off first") {
+		t.Fatalf("admin SSO off while enforced: %d %q", r.code, r.stderr)
+	}
 
 	// While enforced, a password no longer opens the wizard; the recovery
 	// code does, once.

@@ -151,6 +151,9 @@ the IdP admin, then apply it with --accept.`,
 				}
 			}
 			if len(held) > 0 {
+				if accept { // what held them is in their reasons: --accept again would not help
+					return &model.GuardError{Reason: "refresh refused (nothing changed for these):\n  " + strings.Join(held, "\n  ")}
+				}
 				return &model.GuardError{Reason: "refresh held for confirmation (nothing changed for these):\n  " +
 					strings.Join(held, "\n  ") + "\nCheck with the IdP admin, then run ssowizard idp refresh NAME --accept"}
 			}

@@ -230,6 +230,20 @@ func (s *Store) AddIdP(ctx context.Context, idp model.IdP) (model.IdP, error) {
 }
 
 // sameCerts compares certificate sets, ignoring order.
+// shareCert tells whether the certificate lists have one in common (or
+// are both empty).
+func shareCert(a, b []string) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	for _, c := range a {
+		if slices.Contains(b, c) {
+			return true
+		}
+	}
+	return false
+}
+
 func sameCerts(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -287,9 +301,13 @@ func (s *Store) UpdateIdP(ctx context.Context, name string, idp model.IdP) (mode
 			return err
 		}
 		tested, testEmail := nullTime(old.LastTestedAt), old.LastTestEmail
-		if old.EntityID != idp.EntityID || !sameCerts(old.SigningCerts, idp.SigningCerts) || emailSourceChanged(old, idp.EmailAttribute, idp.EmailFromNameID) {
+		if old.EntityID != idp.EntityID || !shareCert(old.SigningCerts, idp.SigningCerts) || emailSourceChanged(old, idp.EmailAttribute, idp.EmailFromNameID) {
 			// Logins proven against other keys, or with the email read from
-			// elsewhere, prove nothing about the new configuration.
+			// elsewhere, prove nothing about the new configuration. A
+			// rollover that keeps a certificate the IdP had when tested
+			// (a new one published beside it, or an old one dropped) keeps
+			// the test: otherwise every routine rollover under enforcement
+			// would be refused.
 			if old.Tested() {
 				alone, err := enforcedWithoutOtherTested(ctx, tx, old.ID)
 				if err != nil {

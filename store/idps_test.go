@@ -185,9 +185,20 @@ func TestUpdateIdPClearsTestOnNewTrust(t *testing.T) {
 	if err != nil || !u.Tested() || u.LastTestEmail != "m@example.org" {
 		t.Fatalf("unchanged trust: %+v, %v", u, err)
 	}
-	// New certificates clear it.
+	// A rollover that keeps a certificate it had keeps it too: one
+	// dropped, then a new one published beside the kept one.
+	rolled := sampleIdP("okta", "http://www.okta.com/exk1")
+	rolled.SigningCerts = []string{"Q0VSVDE="}
+	if u, err = s.UpdateIdP(ctx, "okta", rolled); err != nil || !u.Tested() {
+		t.Fatalf("certificate dropped: %+v, %v", u, err)
+	}
+	rolled.SigningCerts = []string{"Q0VSVDE=", "TkVXQ0VSVA=="}
+	if u, err = s.UpdateIdP(ctx, "okta", rolled); err != nil || !u.Tested() {
+		t.Fatalf("certificate added: %+v, %v", u, err)
+	}
+	// Certificates all new clear it.
 	newCerts := sampleIdP("okta", "http://www.okta.com/exk1")
-	newCerts.SigningCerts = []string{"Q0VSVDE="}
+	newCerts.SigningCerts = []string{"T1RIRVI="}
 	if u, err = s.UpdateIdP(ctx, "okta", newCerts); err != nil || u.Tested() || u.LastTestEmail != "" {
 		t.Fatalf("new certs: %+v, %v", u, err)
 	}

@@ -240,8 +240,8 @@ func checkAudience(audience string) error {
 }
 
 // SetSSO turns SSO on or off for an audience (model.AudienceParticipants or
-// model.AudienceAdmins). Turning participant SSO off while it is enforced is
-// refused with a *model.GuardError.
+// model.AudienceAdmins). Turning an audience's SSO off while it is enforced
+// is refused with a *model.GuardError.
 func (s *Store) SetSSO(ctx context.Context, audience string, on bool) error {
 	if err := checkAudience(audience); err != nil {
 		return err
@@ -251,13 +251,18 @@ func (s *Store) SetSSO(ctx context.Context, audience string, on bool) error {
 		if err != nil {
 			return err
 		}
-		col := "sso_admins"
-		if audience == model.AudienceParticipants {
-			col = "sso_participants"
-			if !on && st.EnforceParticipants {
-				return &model.GuardError{Reason: "SSO for participants can't be turned off while it is enforced: " +
-					"turn enforcement off first (step 6, or `ssowizard sso enforce --off --for participants`)."}
+		col, enforced := "sso_participants", st.EnforceParticipants
+		if audience == model.AudienceAdmins {
+			col = "sso_admins"
+			if err := tx.QueryRowContext(ctx, `SELECT enforce_admins FROM settings WHERE id = 1`).Scan(&enforced); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
 			}
+		}
+		// Off while enforced would leave the audience with no way in:
+		// enforcement refuses passwords and SSO would be off.
+		if !on && enforced {
+			return &model.GuardError{Reason: "SSO for " + audience + " can't be turned off while it is enforced: " +
+				"turn enforcement off first (step 6, or `ssowizard sso enforce --off --for " + audience + "`)."}
 		}
 		if _, err = tx.ExecContext(ctx, `INSERT INTO settings (id, `+col+`) VALUES (1, ?)
 			ON CONFLICT (id) DO UPDATE SET `+col+` = excluded.`+col, on); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -308,6 +309,13 @@ func TestEnforceGuards(t *testing.T) {
 	}
 	if !upd.Tested() {
 		t.Fatal("a rename cleared the test")
+	}
+	// So is a certificate rollover that keeps one the IdP had: the IdP
+	// publishes its next key beside the current one.
+	rolled := same
+	rolled.SigningCerts = append(slices.Clone(same.SigningCerts), "TkVYVEtFWQ==")
+	if upd, err = s.UpdateIdP(ctx, "Okta Prod", rolled); err != nil || !upd.Tested() {
+		t.Fatalf("rollover while enforced: %+v %v", upd, err)
 	}
 
 	// A second tested IdP lets the first go.
