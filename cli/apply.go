@@ -374,6 +374,17 @@ func (a *app) plan(ctx context.Context, st *store.Store, cfg configFile, baseDir
 			}})
 		}
 	}
+	// Enforcement that stays on after this plan (the file does not turn it
+	// off): the store refuses what would lock its audience out, so the plan
+	// refuses it too, before anything is written — a --dry-run that passes
+	// must not stop half-way for real.
+	staysEnforced := func(aud string) bool { return cur[aud] && !(wantEnf[aud] != nil && !*wantEnf[aud]) }
+	for _, aud := range audiences {
+		if w := wantSSO[aud]; w != nil && !*w && curSSO[aud] && staysEnforced(aud) {
+			return nil, &model.GuardError{Reason: fmt.Sprintf("the file turns SSO for %s off while it stays enforced: "+
+				"add enforce: {%s: false} to the file, or keep sso: {%s: true} (nothing was changed)", aud, aud, aud)}
+		}
+	}
 	for _, aud := range audiences {
 		if w := wantSSO[aud]; w != nil && *w != curSSO[aud] {
 			on := *w
@@ -414,6 +425,16 @@ func (a *app) plan(ctx context.Context, st *store.Store, cfg configFile, baseDir
 					AllowSHA1: w.AllowSHA1, Skew: w.Skew})
 				return err
 			}})
+		}
+	}
+	if cfg.Prune && staysEnforced(model.AudienceParticipants) {
+		keepsTested := false
+		for _, i := range have {
+			keepsTested = keepsTested || (listed[strings.ToLower(i.Name)] && i.Tested())
+		}
+		if !keepsTested {
+			return nil, &model.GuardError{Reason: "prune: true would remove every identity provider that has passed a test " +
+				"while SSO stays enforced for participants: list one of them in the file, or add enforce: {participants: false} (nothing was changed)"}
 		}
 	}
 	if cfg.Prune {

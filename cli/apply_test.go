@@ -261,3 +261,53 @@ func TestApplyRefusesBadFilesAndGuardsWithoutWriting(t *testing.T) {
 		t.Errorf("apply without -f: exit %d", r.code)
 	}
 }
+
+// TestApplyDryRunRunsTheEnforcementGuards: with participants enforced, a
+// file that turns their SSO off, or prunes the only tested IdP, is refused
+// by --dry-run exactly as by apply (exit 3, nothing written), instead of a
+// dry run that passes and an apply that stops half-way.
+func TestApplyDryRunRunsTheEnforcementGuards(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	setupOrg(t, db)
+	idpMetadataFile(t, dir, "one.xml", "http://127.0.0.1:18001")
+	idpMetadataFile(t, dir, "two.xml", "http://127.0.0.1:18002")
+	base := writeFile(t, filepath.Join(dir, "base.yaml"), "sso: {participants: true}\nidps:\n  - {name: one, metadata: one.xml}\n  - {name: two, metadata: two.xml}\n")
+	if r := runIn(t, db, "", "apply", "-f", base); r.code != 0 {
+		t.Fatalf("base apply: exit %d %s", r.code, r.stderr)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, &model.FixedClock{T: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.CompleteLogin(ctx, model.Login{IdPName: "one", Email: "maya@acme.org", AssertionID: "_a1",
+		AssertionExpires: testNow.Add(5 * time.Minute), At: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetEnforced(ctx, model.AudienceParticipants, true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	for name, yaml := range map[string]string{
+		"sso off":                "sso: {participants: false}\nidps:\n  - {name: one, metadata: one.xml}\n",
+		"prune the tested IdP":   "prune: true\nidps:\n  - {name: two, metadata: two.xml}\n",
+		"prune with no idps key": "prune: true\n",
+	} {
+		p := writeFile(t, filepath.Join(dir, "x.yaml"), yaml)
+		for _, args := range [][]string{{"apply", "-f", p, "--dry-run"}, {"apply", "-f", p}} {
+			if r := runIn(t, db, "", args...); r.code != ExitRefused || !strings.Contains(r.stderr, "nothing was changed") {
+				t.Errorf("%s, %v: exit %d %q; want 3", name, args, r.code, r.stderr)
+			}
+		}
+	}
+	if l := runIn(t, db, "", "status", "--json"); !strings.Contains(l.stdout, `"sso_participants": true`) || !strings.Contains(l.stdout, `"two"`) {
+		t.Errorf("a refused apply wrote something: %s", l.stdout)
+	}
+	// Turning enforcement off in the same file makes both fine.
+	p := writeFile(t, filepath.Join(dir, "off.yaml"), "sso: {participants: false}\nenforce: {participants: false}\nidps:\n  - {name: one, metadata: one.xml}\n")
+	if r := runIn(t, db, "", "apply", "-f", p, "--dry-run"); r.code != 0 {
+		t.Errorf("sso off with enforcement off: exit %d %q", r.code, r.stderr)
+	}
+}
