@@ -91,6 +91,10 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
+	// A date alone is its start, in UTC (the times the log shows).
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
 	if n, ok := strings.CutSuffix(v, "d"); ok {
 		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
 			return now.AddDate(0, 0, -days), nil
@@ -99,7 +103,7 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, usagef("--since %q: give a duration such as 90m, 24h or 7d, or an RFC 3339 time such as 2026-12-01T00:00:00Z", v)
+	return time.Time{}, usagef("--since %q: give a duration such as 90m, 24h or 7d, a date such as 2026-12-01, or an RFC 3339 time such as 2026-12-01T09:00:00Z", v)
 }
 
 type logJSON struct {
@@ -159,7 +163,7 @@ func (a *app) logCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().StringVar(&since, "since", "", "only entries since a duration ago (24h, 7d) or an RFC 3339 time")
+	cmd.Flags().StringVar(&since, "since", "", "only entries since a duration ago (24h, 7d), a date (UTC) or an RFC 3339 time")
 	cmd.Flags().StringVar(&only, "only", "", "changes, failures or successes")
 	return cmd
 }
@@ -333,7 +337,7 @@ func (a *app) diagnoseCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "bundle file (default ssowizard-diagnose-TIME.json; - for stdout)")
-	cmd.Flags().StringVar(&since, "since", "7d", "attempts since a duration ago or an RFC 3339 time")
+	cmd.Flags().StringVar(&since, "since", "7d", "attempts since a duration ago, a date (UTC) or an RFC 3339 time")
 	cmd.Flags().BoolVar(&noRedact, "no-redact", false, "keep emails and names (only for your own use)")
 	cmd.Flags().IntVar(&limit, "limit", 200, "at most this many of the newest attempts")
 	return cmd
