@@ -24,10 +24,9 @@ func TestEnforceRefusedUpFront(t *testing.T) {
 	}
 	h := newHarness(t, wizard.New(e.ctx, e.b, e.opts()), 80, 24)
 	h.signIn("ana@acme.org", "correct horse")
-	s := h.waitFor("6 · Enforce SSO", "demo has not passed a test yet")
-	if !strings.Contains(s, "no identity provider has") {
-		t.Errorf("step 6 should say beforehand why enforcing would be refused:\n%s", s)
-	}
+	// The guard's reason arrives with the step's (asynchronous) check; until
+	// then a generic line stands in for it.
+	s := h.waitFor("6 · Enforce SSO", "demo has not passed a test yet", "no identity provider has")
 
 	h.press("space")
 	s = h.waitFor("✗ Refused: SSO can't be enforced yet", "Run a test login in")
