@@ -26,7 +26,7 @@ func TestStartListenerWhenDemoPortIsTaken(t *testing.T) {
 	}
 	defer st.Close()
 	// A demo IdP served by "another process" (same database, same key).
-	other, err := startDemo(ctx, st, "127.0.0.1:0", clock)
+	other, err := startDemoOn(ctx, st, "127.0.0.1:0", clock, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,11 +137,6 @@ type runningDemo struct {
 
 func (d *runningDemo) Close() error { return d.srv.Close() }
 
-// startDemo serves the demo IdP on addr, as the wizard's --demo-addr asks.
-func startDemo(ctx context.Context, ks sso.KeyStore, addr string, clock model.Clock) (*runningDemo, error) {
-	return startDemoOn(ctx, ks, addr, clock, "stop it or choose another address with --demo-addr")
-}
-
 // startDemoOn serves the demo IdP on addr; busyHint says what to do when
 // the address is taken (the flag differs per command, and serve has none).
 func startDemoOn(ctx context.Context, ks sso.KeyStore, addr string, clock model.Clock, busyHint string) (*runningDemo, error) {

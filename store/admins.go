@@ -46,7 +46,7 @@ func (s *Store) SetOrgName(ctx context.Context, name string) error {
 // (model.ErrNotFound before Setup, model.ErrExists for a known email).
 func (s *Store) AddAdmin(ctx context.Context, email, password string) (model.Admin, error) {
 	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	if err := model.CheckEmail(email); err != nil {
 		return model.Admin{}, err
 	}
 	if err := checkPassword(password); err != nil {
@@ -99,7 +99,7 @@ func (s *Store) insertAdmin(ctx context.Context, email, hash, action, detail str
 // existing admin or an invited email again changes nothing.
 func (s *Store) InviteAdmin(ctx context.Context, email string) (changed bool, err error) {
 	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	if err := model.CheckEmail(email); err != nil {
 		return false, err
 	}
 	lc := lowerEmail(email)

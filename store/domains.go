@@ -84,16 +84,23 @@ func decodeDomains(name, stored string) ([]string, error) {
 	return out, nil
 }
 
+// domainsJSON normalizes domains (NormalizeDomains) and encodes them as
+// stored in the idps table.
+func domainsJSON(in []string) ([]string, string, error) {
+	domains, err := NormalizeDomains(in)
+	if err != nil {
+		return nil, "", err
+	}
+	enc, err := json.Marshal(domains)
+	return domains, string(enc), err
+}
+
 // SetIdPDomains replaces the email domains of the IdP called name (an
 // empty list lifts the restriction) and returns the saved IdP. A domain
 // already claimed by another IdP is refused (model.ErrExists, wrapped):
 // two IdPs able to sign in the same domain would not be kept apart.
 func (s *Store) SetIdPDomains(ctx context.Context, name string, domains []string) (model.IdP, error) {
-	domains, err := NormalizeDomains(domains)
-	if err != nil {
-		return model.IdP{}, err
-	}
-	enc, err := json.Marshal(domains)
+	domains, enc, err := domainsJSON(domains)
 	if err != nil {
 		return model.IdP{}, err
 	}
@@ -111,7 +118,7 @@ func (s *Store) SetIdPDomains(ctx context.Context, name string, domains []string
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE idps SET domains = ?, updated_at = ? WHERE id = ?`,
-			string(enc), fmtTime(s.now()), old.ID); err != nil {
+			enc, fmtTime(s.now()), old.ID); err != nil {
 			return fmt.Errorf("store: saving the email domains of identity provider %q: %w", old.Name, err)
 		}
 		detail := "any email domain"

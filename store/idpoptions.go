@@ -179,11 +179,7 @@ func (s *Store) AddIdPWithPolicy(ctx context.Context, idp model.IdP) (model.IdP,
 	if err := checkSignRequests(idp.SignRequests); err != nil {
 		return model.IdP{}, err
 	}
-	domains, err := NormalizeDomains(idp.Domains)
-	if err != nil {
-		return model.IdP{}, err
-	}
-	encDomains, err := json.Marshal(domains)
+	domains, encDomains, err := domainsJSON(idp.Domains)
 	if err != nil {
 		return model.IdP{}, err
 	}
@@ -211,7 +207,7 @@ func (s *Store) AddIdPWithPolicy(ctx context.Context, idp model.IdP) (model.IdP,
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?, ?, ?, ?)`,
 			idp.Name, idp.EntityID, idp.Product, idp.MetadataXML, idp.Source, endpoints, certs,
 			idp.WantAuthnRequestsSigned, idp.EmailAttribute, idp.EmailFromNameID, attrMap, idp.AllowUnsolicited,
-			fmtTime(now), fmtTime(now), idp.AllowSHA1, idp.Skew.Milliseconds(), signers, string(encDomains), idp.SignRequests)
+			fmtTime(now), fmtTime(now), idp.AllowSHA1, idp.Skew.Milliseconds(), signers, encDomains, idp.SignRequests)
 		if err != nil {
 			return fmt.Errorf("store: saving identity provider %q: %w", idp.Name, err)
 		}
@@ -266,11 +262,7 @@ func (s *Store) SetIdPSettings(ctx context.Context, name string, o IdPSettings) 
 	if err := checkSignRequests(o.SignRequests); err != nil {
 		return model.IdP{}, err
 	}
-	domains, err := NormalizeDomains(o.Domains)
-	if err != nil {
-		return model.IdP{}, err
-	}
-	enc, err := json.Marshal(domains)
+	domains, enc, err := domainsJSON(o.Domains)
 	if err != nil {
 		return model.IdP{}, err
 	}
@@ -316,7 +308,7 @@ func (s *Store) SetIdPSettings(ctx context.Context, name string, o IdPSettings) 
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE idps SET domains = ?, sign_requests = ?, allow_sha1 = ?, skew_ms = ?,
-			updated_at = ? WHERE id = ?`, string(enc), o.SignRequests, o.AllowSHA1, o.Skew.Milliseconds(),
+			updated_at = ? WHERE id = ?`, enc, o.SignRequests, o.AllowSHA1, o.Skew.Milliseconds(),
 			fmtTime(s.now()), old.ID); err != nil {
 			return fmt.Errorf("store: saving the options of identity provider %q: %w", old.Name, err)
 		}

@@ -277,7 +277,8 @@ func enforcedWithoutOtherTested(ctx context.Context, tx *sql.Tx, selfID int64) (
 }
 
 // UpdateIdP replaces the IdP called name with idp (which may rename it).
-// A changed entityID or certificate set clears its last successful test.
+// A changed entityID, email source, or a certificate set with none of the
+// old certificates in it clears its last successful test.
 // Refused with a *model.GuardError when that would leave no tested IdP while
 // SSO is enforced. The test record and creation time are kept from the
 // stored IdP, not taken from idp.

@@ -428,7 +428,7 @@ func (s *Store) Accounts(ctx context.Context) ([]model.Account, error) {
 // (refused with a *model.GuardError while SSO is enforced for participants).
 func (s *Store) CreatePasswordAccount(ctx context.Context, email, role, password string) (model.Account, error) {
 	email = strings.TrimSpace(email)
-	if err := checkEmail(email); err != nil {
+	if err := model.CheckEmail(email); err != nil {
 		return model.Account{}, err
 	}
 	if err := checkRole(role); err != nil {

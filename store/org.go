@@ -63,7 +63,7 @@ func (s *Store) Setup(ctx context.Context, orgName, adminEmail, password string)
 	if len(orgName) > maxOrgNameLen {
 		return model.Org{}, model.Admin{}, fmt.Errorf("organization name is too long: at most %d characters", maxOrgNameLen)
 	}
-	if err := checkEmail(adminEmail); err != nil {
+	if err := model.CheckEmail(adminEmail); err != nil {
 		return model.Org{}, model.Admin{}, err
 	}
 	if err := checkPassword(password); err != nil {

@@ -222,10 +222,6 @@ func newRef() string {
 // lowerEmail is the form emails are compared in.
 func lowerEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// checkEmail reports, in words, why s does not look like an email address
-// (the one rule, model.CheckEmail).
-func checkEmail(s string) error { return model.CheckEmail(s) }
-
 // minPasswordLen is the shortest password accepted; bcrypt reads at most
 // 72 bytes, so longer ones are refused rather than silently truncated.
 const (

@@ -15,16 +15,6 @@ import (
 	"ssowizard/wizard"
 )
 
-// addDemoIdP configures the built-in demo IdP the way step 3 does.
-func (e *env) addDemoIdP(t *testing.T) {
-	t.Helper()
-	raw, err := e.b.DemoIdPMetadata(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.addIdP(t, "demo", raw, "built-in demo IdP")
-}
-
 // TestSignInWithAdminSSO signs into the wizard through the demo IdP: the
 // sign-in screen offers it, shows the link and waits; Maya (no admin) is
 // refused with the reason on screen; Ada (invited) gets in and becomes an

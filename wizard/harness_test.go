@@ -64,9 +64,9 @@ func (e *env) setup(t *testing.T) {
 	}
 }
 
-// addIdP saves the IdP that metadata raw describes through the backend,
-// as the wizard's add flow does.
-func (e *env) addIdP(t *testing.T, name string, raw []byte, source string) {
+// idpFromMetadata is the IdP that metadata raw describes, named name, as
+// the wizard's add flow builds it (not saved).
+func (e *env) idpFromMetadata(t *testing.T, name string, raw []byte, source string) model.IdP {
 	t.Helper()
 	doc, err := metadata.Parse(raw)
 	if err != nil {
@@ -76,9 +76,38 @@ func (e *env) addIdP(t *testing.T, name string, raw []byte, source string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.b.AddIdP(e.ctx, ent.ToIdP(name, raw, source)); err != nil {
+	return ent.ToIdP(name, raw, source)
+}
+
+// demoIdP is the built-in demo IdP as an IdP named name (not saved).
+func (e *env) demoIdP(t *testing.T, name, source string) model.IdP {
+	t.Helper()
+	raw, err := e.b.DemoIdPMetadata(e.ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return e.idpFromMetadata(t, name, raw, source)
+}
+
+// saveIdP saves idp through the backend.
+func (e *env) saveIdP(t *testing.T, idp model.IdP) {
+	t.Helper()
+	if _, err := e.b.AddIdP(e.ctx, idp); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addIdP saves the IdP that metadata raw describes through the backend,
+// as the wizard's add flow does.
+func (e *env) addIdP(t *testing.T, name string, raw []byte, source string) {
+	t.Helper()
+	e.saveIdP(t, e.idpFromMetadata(t, name, raw, source))
+}
+
+// addDemoIdP saves the built-in demo IdP as "demo".
+func (e *env) addDemoIdP(t *testing.T) {
+	t.Helper()
+	e.saveIdP(t, e.demoIdP(t, "demo", "built-in demo IdP"))
 }
 
 // demoTestLogin starts the SP listener and signs maya up through the

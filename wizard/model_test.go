@@ -481,19 +481,7 @@ func TestAggregatePickerFilters(t *testing.T) {
 func TestEmailSourceAndEnforceRefusal(t *testing.T) {
 	e := newEnv(t)
 	e.setup(t)
-	raw, err := e.b.DemoIdPMetadata(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := metadata.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := doc.Select("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idp := ent.ToIdP("demo", raw, "built-in demo IdP")
+	idp := e.demoIdP(t, "demo", "built-in demo IdP")
 	idp.Product = "demo"
 	if _, err := e.b.AddIdP(e.ctx, idp); err != nil {
 		t.Fatal(err)

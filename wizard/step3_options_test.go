@@ -74,19 +74,7 @@ func TestIdPOptionsScreen(t *testing.T) {
 	e := newEnv(t)
 	e.setup(t)
 	now := e.clock.Now()
-	raw, err := e.b.DemoIdPMetadata(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := metadata.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := doc.Select("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo := ent.ToIdP("demo", raw, "built-in demo IdP")
+	demo := e.demoIdP(t, "demo", "built-in demo IdP")
 	demo.Product = "demo"
 	if _, err := e.b.AddIdP(e.ctx, demo); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"ssowizard/sso"
-	"ssowizard/sso/metadata"
 	"ssowizard/store/model"
 )
 
@@ -20,19 +19,7 @@ func TestDiscoveryFixesEmailMappingInOneKey(t *testing.T) {
 	const wrongAttr = "urn:oid:0.9.2342.19200300.100.1.3"
 	e := newEnv(t)
 	e.setup(t)
-	raw, err := e.b.DemoIdPMetadata(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := metadata.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ent, err := doc.Select("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idp := ent.ToIdP("demo", raw, "built-in demo IdP")
+	idp := e.demoIdP(t, "demo", "built-in demo IdP")
 	idp.EmailAttribute = wrongAttr
 	if _, err := e.b.AddIdP(e.ctx, idp); err != nil {
 		t.Fatal(err)
@@ -106,13 +93,7 @@ func TestDiscoveryChoosesEmailNameID(t *testing.T) {
 		NameID: "ada@acme.org", Attributes: map[string][]string{"groups": {"a", "b"}}}); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := e.b.DemoIdPMetadata(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, _ := metadata.Parse(raw)
-	ent, _ := doc.Select("")
-	idp := ent.ToIdP("okta", raw, "test")
+	idp := e.demoIdP(t, "okta", "test")
 	idp.EmailAttribute = "mail"
 	if _, err := e.b.AddIdP(e.ctx, idp); err != nil {
 		t.Fatal(err)
